@@ -1,0 +1,87 @@
+"""Installing the pipeline on a botocore client, in place.
+
+The client's class is swapped for a subclass (one per original class, cached)
+whose ``_make_api_call`` runs the pipeline; the original class stays in the
+MRO, so paginators, waiters, resources, ``client.meta``, ``client.exceptions``
+and the Stubber behave as before. Wrapping again only replaces the runtime.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import weakref
+from typing import Any
+
+from botocore.client import BaseClient
+
+from resilient_cloud._botocore.events import take_over_retries
+
+RUNTIME_ATTRIBUTE = "_resilient_cloud_runtime"
+
+
+class ResilientClientMixin:
+    """Routes every operation through the client's runtime."""
+
+    def _make_api_call(self, operation_name: str, api_params: dict[str, Any]) -> Any:
+        runtime = self.__dict__.get(RUNTIME_ATTRIBUTE)
+        send = super()._make_api_call  # type: ignore[misc]
+        if runtime is None:
+            return send(operation_name, api_params)
+        return runtime.call(send, operation_name, api_params)
+
+
+_subclasses: weakref.WeakKeyDictionary[type, type] = weakref.WeakKeyDictionary()
+_subclasses_lock = threading.Lock()
+
+
+def _resilient_class(cls: type) -> type:
+    if issubclass(cls, ResilientClientMixin):
+        return cls
+    with _subclasses_lock:
+        subclass = _subclasses.get(cls)
+        if subclass is None:
+            # Same name and module, so reprs and tracebacks read as before.
+            subclass = type(
+                cls.__name__,
+                (ResilientClientMixin, cls),
+                {"__module__": cls.__module__, "__qualname__": cls.__qualname__},
+            )
+            _subclasses[cls] = subclass
+        return subclass
+
+
+def check_sync_client(client: Any) -> None:
+    if not isinstance(client, BaseClient):
+        raise TypeError(
+            "rc.wrap() takes a botocore/boto3 client (or a boto3 resource), "
+            f"not {type(client).__name__}"
+        )
+    if inspect.iscoroutinefunction(type(client)._make_api_call):
+        raise TypeError(
+            "rc.wrap() takes synchronous botocore clients; this is an "
+            "aiobotocore client, which the async API (rc.aio) will cover"
+        )
+
+
+def install(client: BaseClient, runtime: Any) -> None:
+    """Put ``runtime`` on ``client`` (replacing any earlier one)."""
+    take_over_retries(client)
+    client.__dict__[RUNTIME_ATTRIBUTE] = runtime
+    client.__class__ = _resilient_class(type(client))
+
+
+def runtime_of(client: Any) -> Any:
+    return getattr(client, "__dict__", {}).get(RUNTIME_ATTRIBUTE)
+
+
+def configured_retries(client: BaseClient) -> tuple[str, int | None]:
+    """The retry mode and total attempts the client's botocore config asked for.
+
+    botocore folds ``Config(retries=...)``, ``AWS_MAX_ATTEMPTS``/``AWS_RETRY_MODE``
+    and the profile's ``max_attempts``/``retry_mode`` into
+    ``client.meta.config.retries`` (``ClientArgsCreator._compute_retry_config``),
+    normalising every attempt count to ``total_max_attempts``.
+    """
+    retries = client.meta.config.retries or {}
+    return retries.get("mode", "legacy"), retries.get("total_max_attempts")

@@ -1,0 +1,47 @@
+"""botocore event handlers: turning its retries off and watching each attempt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from resilient_cloud._driver import CURRENT_EXCHANGE
+from resilient_cloud._outcome import Exchange
+
+RECORDER_ID = "resilient-cloud-exchange-recorder"
+
+
+def retry_handler_id(client: Any) -> tuple[str, str]:
+    """The event and unique id botocore registers its retry handler under.
+
+    Both legacy (``ClientCreator._register_legacy_retries``) and standard
+    (``botocore.retries.standard.register_retry_handler``) modes use
+    ``needs-retry.<service-id>`` with ``retry-config-<service-id>``.
+    """
+    service_event_name = client.meta.service_model.service_id.hyphenize()
+    return f"needs-retry.{service_event_name}", f"retry-config-{service_event_name}"
+
+
+def take_over_retries(client: Any) -> None:
+    """Unregister botocore's retry handler and start watching attempts.
+
+    Adaptive mode's client-side rate limiter is registered without a unique
+    id on ``before-send`` and ``needs-retry``; it stays, so ``adaptive`` keeps
+    its rate limiting while our pipeline owns the retries. Idempotent.
+    """
+    event, unique_id = retry_handler_id(client)
+    client.meta.events.unregister(event, unique_id=unique_id)
+    client.meta.events.register("needs-retry", record_exchange, unique_id=RECORDER_ID)
+
+
+def record_exchange(
+    response: Any = None, caught_exception: BaseException | None = None, **kwargs: Any
+) -> None:
+    """``needs-retry`` handler: note what the attempt got, never ask for a retry.
+
+    botocore emits needs-retry after every response or transport exception,
+    so an attempt with no exchange sent no request (a ``before-call`` handler
+    such as the Stubber answered it). The last exchange of an attempt wins.
+    """
+    http_response, parsed = response if response is not None else (None, None)
+    CURRENT_EXCHANGE.set(Exchange(http_response, parsed, caught_exception))
+    return None

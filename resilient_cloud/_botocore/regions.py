@@ -1,0 +1,53 @@
+"""Which regions botocore's partition data knows for a service."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from typing import Any
+
+import botocore.session
+
+
+@functools.lru_cache(maxsize=1)
+def _endpoint_data_session() -> botocore.session.Session:
+    # Only reads the bundled endpoints.json; no credentials, no network.
+    return botocore.session.Session()
+
+
+def known_regions(service: str, partition: str) -> frozenset[str]:
+    session = _endpoint_data_session()
+    return frozenset(session.get_available_regions(service, partition_name=partition))
+
+
+def validate_fallback_regions(client: Any, regions: Iterable[str]) -> tuple[str, ...]:
+    """Check ``regions`` against the client's service and partition.
+
+    Raises ``TypeError``/``ValueError`` naming ``fallback_regions``.
+    """
+    if isinstance(regions, str):
+        raise TypeError(
+            "fallback_regions must be a sequence of region names, not a string "
+            f"(did you mean [{regions!r}]?)"
+        )
+    regions = tuple(regions)
+    service = client.meta.service_model.service_name
+    partition = client.meta.partition
+    primary = client.meta.region_name
+    known = known_regions(service, partition)
+    problems = []
+    for region in regions:
+        if not isinstance(region, str):
+            raise TypeError(f"fallback_regions must hold strings, not {type(region).__name__}")
+        if region == primary:
+            problems.append(f"{region!r} is the client's own region")
+        elif region not in known:
+            problems.append(
+                f"{region!r} is not a region botocore knows for {service} "
+                f"in partition {partition!r}"
+            )
+    if len(set(regions)) != len(regions):
+        problems.append("a region is listed twice")
+    if problems:
+        raise ValueError("invalid fallback_regions: " + "; ".join(problems))
+    return regions

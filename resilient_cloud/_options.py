@@ -1,0 +1,233 @@
+"""Frozen option objects, validated when built.
+
+Every default is a named constant whose comment says where the number comes
+from; ``docs/configuration.md`` repeats them with the reasoning.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random as _random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from tenacity.wait import wait_base
+
+from resilient_cloud._clock import SYSTEM_CLOCK, Clock
+from resilient_cloud._safety import Safety
+from resilient_cloud._validation import Problems, integer, number, seconds
+
+if TYPE_CHECKING:
+    from resilient_cloud.hooks import Hook
+
+# Total attempts when neither the policy nor the client's botocore config
+# (Config(retries=), AWS_MAX_ATTEMPTS, profile max_attempts) says otherwise.
+# botocore standard uses 3 (4 for DynamoDB); we take 4 because the retry
+# budget, not the attempt count, bounds load in an outage, and 4 attempts
+# make a call survive 10% independent transient errors 99.99% of the time.
+DEFAULT_MAX_ATTEMPTS = 4
+# Full-jitter exponential backoff: attempt n sleeps uniform(0, min(cap,
+# base * 2**(n-1))). 50 ms for ordinary errors and 1 s for throttling are
+# the AWS SDKs' standard-mode base scales; 20 s is their cap.
+DEFAULT_BACKOFF_BASE = 0.05
+DEFAULT_THROTTLE_BACKOFF_BASE = 1.0
+DEFAULT_BACKOFF_CAP = 20.0
+
+# Earned retries (Finagle RetryBudget: ttl 10 s, 20% of requests, 10 retries
+# per second). 20% is also Envoy's retry budget; it covers 10% transient
+# errors (which need ~11% retries) with room to spare. The floor is 1/s, not
+# Finagle's 10/s, because budgets are per process: a fleet of 1,000 hosts
+# with a 10/s floor still sends 10,000 retries/s to a dead endpoint.
+DEFAULT_BUDGET_RATIO = 0.2
+DEFAULT_MIN_RETRIES_PER_SECOND = 1.0
+DEFAULT_BUDGET_TTL = 10.0
+# A throttled service asked us to slow down: its retries cost double.
+DEFAULT_THROTTLE_RETRY_COST = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """How a failed attempt is retried.
+
+    Args:
+        max_attempts: total attempts, the first included. ``None`` takes the
+            client's botocore setting (``Config(retries={"total_max_attempts":
+            ...})``, ``AWS_MAX_ATTEMPTS``, profile ``max_attempts``) and
+            otherwise :data:`DEFAULT_MAX_ATTEMPTS` (4).
+        backoff_base: seconds; the first retry waits ``uniform(0, base)``, each
+            later one doubles the upper bound (full jitter).
+        throttle_backoff_base: the base used after a throttling error.
+        backoff_cap: seconds; the upper bound never grows past it.
+        wait: any tenacity wait strategy, replacing the full-jitter backoff
+            (note that tenacity's own jitter waits use the global ``random``).
+        retry_unsafe: retry unsafe operations (see :class:`Safety`) even after
+            an ambiguous failure, when the request may have been applied.
+    """
+
+    max_attempts: int | None = None
+    backoff_base: float = DEFAULT_BACKOFF_BASE
+    throttle_backoff_base: float = DEFAULT_THROTTLE_BACKOFF_BASE
+    backoff_cap: float = DEFAULT_BACKOFF_CAP
+    wait: wait_base | None = None
+    retry_unsafe: bool = False
+
+    def __post_init__(self) -> None:
+        problems = Problems("Retry")
+        if self.max_attempts is not None:
+            attempts = integer(problems, "max_attempts", self.max_attempts)
+            if attempts is not None and attempts < 1:
+                problems.out_of_range("max_attempts", ">= 1", attempts)
+        for name in ("backoff_base", "throttle_backoff_base", "backoff_cap"):
+            value = seconds(problems, name, getattr(self, name))
+            if value is not None:
+                if value < 0:
+                    problems.out_of_range(name, ">= 0", value)
+                object.__setattr__(self, name, value)
+        if self.wait is not None and not callable(self.wait):
+            problems.wrong_type("wait", "a tenacity wait strategy", self.wait)
+        if not isinstance(self.retry_unsafe, bool):
+            problems.wrong_type("retry_unsafe", "a bool", self.retry_unsafe)
+        problems.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True)
+class RetryBudget:
+    """Earned retries, shared by every client of one endpoint in the process.
+
+    Every first attempt deposits ``ratio`` of a token, every retry withdraws
+    ``1`` (``throttle_retry_cost`` after a throttling error), and
+    ``min_retries_per_second * ttl`` tokens are always available; deposits
+    and withdrawals expire after ``ttl`` seconds. In a total outage of N
+    calls the retries stay near ``N * ratio + min_retries_per_second * T``.
+    """
+
+    ratio: float = DEFAULT_BUDGET_RATIO
+    min_retries_per_second: float = DEFAULT_MIN_RETRIES_PER_SECOND
+    ttl: float = DEFAULT_BUDGET_TTL
+    throttle_retry_cost: float = DEFAULT_THROTTLE_RETRY_COST
+
+    def __post_init__(self) -> None:
+        problems = Problems("RetryBudget")
+        ratio = number(problems, "ratio", self.ratio)
+        if ratio is not None and not 0.0 <= ratio <= 1.0:
+            problems.out_of_range("ratio", "between 0 and 1", ratio)
+        floor = number(problems, "min_retries_per_second", self.min_retries_per_second)
+        if floor is not None and floor < 0:
+            problems.out_of_range("min_retries_per_second", ">= 0", floor)
+        ttl = seconds(problems, "ttl", self.ttl)
+        if ttl is not None:
+            if ttl <= 0:
+                problems.out_of_range("ttl", "> 0", ttl)
+            object.__setattr__(self, "ttl", ttl)
+        cost = number(problems, "throttle_retry_cost", self.throttle_retry_cost)
+        if cost is not None and cost < 1:
+            problems.out_of_range("throttle_retry_cost", ">= 1", cost)
+        problems.raise_if_any()
+
+    @property
+    def reserve(self) -> float:
+        """Tokens always available in a window: the per-second floor."""
+        return self.min_retries_per_second * self.ttl
+
+
+# Fields of the public contract whose mechanisms arrive in later releases.
+_NOT_YET_AVAILABLE = ("breaker", "bulkhead", "dns")
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Everything resilient_cloud does around one client's calls.
+
+    Any mechanism set to ``None`` is switched off.
+
+    Args:
+        retry: how failed attempts are retried (:class:`Retry`); ``None``
+            sends every call exactly once.
+        budget: earned retries shared per endpoint (:class:`RetryBudget`).
+        breaker, bulkhead, dns: reserved for circuit breakers, bulkheads and
+            the DNS cache; only ``None`` is accepted in this release.
+        deadline: seconds (or a ``timedelta``) for the whole call, across
+            attempts and backoff; ``None`` for no deadline. No backoff sleeps
+            past it and no attempt starts after it; an attempt already in
+            flight is bounded by the client's connect and read timeouts.
+        hooks: callables receiving every decision (:mod:`resilient_cloud.hooks`).
+        operation_safety: overrides of :class:`Safety`, keyed by
+            ``"service.Operation"`` (``"dynamodb.PutItem"``) or ``"Operation"``.
+        clock: where time comes from (tests pass a fake one).
+        random: the generator behind jitter (tests pass a seeded one).
+    """
+
+    retry: Retry | None = field(default_factory=Retry)
+    budget: RetryBudget | None = field(default_factory=RetryBudget)
+    breaker: None = None
+    bulkhead: None = None
+    dns: None = None
+    deadline: float | datetime.timedelta | None = None
+    hooks: tuple[Hook, ...] = ()
+    operation_safety: Mapping[str, Safety | str] = field(default_factory=dict)
+    clock: Clock = SYSTEM_CLOCK
+    random: _random.Random = field(default_factory=_random.Random, compare=False)
+
+    def __post_init__(self) -> None:
+        problems = Problems("Policy")
+        _check_instance(problems, "retry", self.retry, Retry)
+        _check_instance(problems, "budget", self.budget, RetryBudget)
+        for name in _NOT_YET_AVAILABLE:
+            if getattr(self, name) is not None:
+                problems.wrong_type(
+                    name, "None (not available in this release)", getattr(self, name)
+                )
+        if self.deadline is not None:
+            deadline = seconds(problems, "deadline", self.deadline)
+            if deadline is not None:
+                if deadline <= 0:
+                    problems.out_of_range("deadline", "> 0", deadline)
+                object.__setattr__(self, "deadline", deadline)
+        object.__setattr__(self, "hooks", _hooks(problems, self.hooks))
+        object.__setattr__(
+            self, "operation_safety", _safety_overrides(problems, self.operation_safety)
+        )
+        if not isinstance(self.clock, Clock):
+            problems.wrong_type("clock", "a Clock (monotonic() and sleep())", self.clock)
+        if not isinstance(self.random, _random.Random):
+            problems.wrong_type("random", "a random.Random", self.random)
+        problems.raise_if_any()
+
+
+def _check_instance(problems: Problems, name: str, value: Any, cls: type) -> None:
+    if value is not None and not isinstance(value, cls):
+        problems.wrong_type(name, f"a {cls.__name__} or None", value)
+
+
+def _hooks(problems: Problems, hooks: Any) -> tuple[Callable[..., Any], ...]:
+    if callable(hooks):
+        hooks = (hooks,)
+    if isinstance(hooks, (str, bytes)) or not hasattr(hooks, "__iter__"):
+        problems.wrong_type("hooks", "a sequence of callables", hooks)
+        return ()
+    hooks = tuple(hooks)
+    for index, hook in enumerate(hooks):
+        if not callable(hook):
+            problems.wrong_type(f"hooks[{index}]", "callable", hook)
+    return hooks
+
+
+def _safety_overrides(problems: Problems, overrides: Any) -> Mapping[str, Safety]:
+    if not isinstance(overrides, Mapping):
+        problems.wrong_type("operation_safety", "a mapping", overrides)
+        return MappingProxyType({})
+    resolved: dict[str, Safety] = {}
+    for key, value in overrides.items():
+        if not isinstance(key, str) or not key:
+            problems.wrong_type(
+                "operation_safety key", "'Operation' or 'service.Operation'", key
+            )
+            continue
+        try:
+            resolved[key] = Safety(value)
+        except ValueError:
+            choices = ", ".join(repr(s.value) for s in Safety)
+            problems.out_of_range(f"operation_safety[{key!r}]", f"one of {choices}", value)
+    return MappingProxyType(resolved)

@@ -1,0 +1,83 @@
+"""Process-wide state shared per endpoint: bounded, locked, reset after fork.
+
+Budgets (and later breakers and bulkheads) are keyed by the endpoint and by
+the frozen option object that governs them, so 50 short-lived clients with
+one policy share one budget while two different policies never fight over
+one state. A forked child starts empty: the parent's counts describe the
+parent's traffic, and a lock held at fork time would deadlock the child.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import cachetools
+
+T = TypeVar("T")
+
+# Distinct (endpoint, options) pairs kept; a process talking to more than
+# this many endpoints at once loses sharing for the least recently used.
+MAX_ENTRIES = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where requests go: the identity state is shared under."""
+
+    partition: str
+    service: str
+    region: str
+    host: str
+
+    @classmethod
+    def from_url(cls, partition: str, service: str, region: str, url: str) -> Endpoint:
+        return cls(partition, service, region or "", urlsplit(url).netloc)
+
+    def __str__(self) -> str:
+        return f"{self.service}.{self.region} ({self.host})"
+
+
+class Registry:
+    """A bounded, thread-safe map from keys to lazily built shared states."""
+
+    def __init__(self, maxsize: int = MAX_ENTRIES) -> None:
+        self._maxsize = maxsize
+        self._lock = threading.Lock()
+        self._states: cachetools.LRUCache[Hashable, Any] = cachetools.LRUCache(maxsize)
+
+    def get(self, key: Hashable, factory: Callable[[], T]) -> T:
+        with self._lock:
+            state = self._states.get(key)
+            if state is None:
+                state = factory()
+                self._states[key] = state
+            return state
+
+    def items(self) -> list[tuple[Hashable, Any]]:
+        with self._lock:
+            return list(self._states.items())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._states.clear()
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
+        self._states = cachetools.LRUCache(self._maxsize)
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def __repr__(self) -> str:
+        return f"<Registry {len(self)}/{self._maxsize} states>"
+
+
+REGISTRY = Registry()
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=REGISTRY._after_fork_in_child)

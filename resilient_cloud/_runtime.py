@@ -1,0 +1,103 @@
+"""Everything one managed client needs per call, resolved once at wrap time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from resilient_cloud._botocore import operations
+from resilient_cloud._botocore.client import configured_retries
+from resilient_cloud._budget import RetryBudgetState
+from resilient_cloud._call import Call, Operation
+from resilient_cloud._driver import CallDriver, Send
+from resilient_cloud._options import DEFAULT_MAX_ATTEMPTS, Policy
+from resilient_cloud._registry import REGISTRY, Endpoint
+from resilient_cloud._strategies import (
+    retry_if_safe_to_retry,
+    stop_when_spent,
+    wait_full_jitter,
+)
+
+
+class ClientRuntime:
+    """The policy, resolved against one client's service, region and config."""
+
+    def __init__(self, client: Any, policy: Policy, fallback_regions: tuple[str, ...]) -> None:
+        meta = client.meta
+        self.policy = policy
+        self.fallback_regions = fallback_regions
+        self._service_model = meta.service_model
+        self.service: str = self._service_model.service_name
+        self.region: str = meta.region_name or ""
+        self.endpoint = Endpoint.from_url(meta.partition, self.service, self.region, meta.endpoint_url)
+        self.retry_mode, configured_attempts = configured_retries(client)
+        retry = policy.retry
+        if retry is None:
+            self.max_attempts = 1
+        else:
+            self.max_attempts = retry.max_attempts or configured_attempts or DEFAULT_MAX_ATTEMPTS
+        self._retry_unsafe = retry is not None and retry.retry_unsafe
+        self._budget_key = (
+            None if policy.budget is None else ("budget", self.endpoint, policy.budget, policy.clock)
+        )
+        self._operations: dict[str, Operation] = {}
+        self._driver = CallDriver(
+            clock=policy.clock,
+            strategies=_strategies(policy),
+            hooks=policy.hooks,
+        )
+
+    def call(self, send: Send, operation_name: str, api_params: dict[str, Any]) -> Any:
+        now = self.policy.clock.monotonic()
+        deadline = self.policy.deadline
+        call = Call(
+            operation=self._operation(operation_name),
+            service=self.service,
+            region=self.region,
+            max_attempts=self.max_attempts,
+            started_at=now,
+            deadline_at=None if deadline is None else now + float(deadline),
+            budget=self.budget(),
+            retry_unsafe=self._retry_unsafe,
+        )
+        return self._driver.run(call, send, api_params)
+
+    def budget(self) -> RetryBudgetState | None:
+        """This endpoint's shared budget state (None when budgets are off)."""
+        if self._budget_key is None:
+            return None
+        options = self.policy.budget
+        assert options is not None
+        return REGISTRY.get(self._budget_key, lambda: RetryBudgetState(options))
+
+    def _operation(self, name: str) -> Operation:
+        operation = self._operations.get(name)
+        if operation is None:
+            # Racing threads may both build it; the results are equal.
+            operation = operations.describe(
+                self._service_model, name, self.policy.operation_safety
+            )
+            self._operations[name] = operation
+        return operation
+
+    def __repr__(self) -> str:
+        return (
+            f"<ClientRuntime {self.endpoint} max_attempts={self.max_attempts} "
+            f"retry_mode={self.retry_mode} fallback_regions={list(self.fallback_regions)}>"
+        )
+
+
+def _strategies(policy: Policy) -> dict[str, Any]:
+    retry = policy.retry
+    if retry is not None and retry.wait is not None:
+        wait = retry.wait
+    elif retry is not None:
+        wait = wait_full_jitter(
+            retry.backoff_base, retry.throttle_backoff_base, retry.backoff_cap, policy.random
+        )
+    else:
+        wait = wait_full_jitter(0.0, 0.0, 0.0, policy.random)
+    return {
+        "retry": retry_if_safe_to_retry(),
+        "wait": wait,
+        "stop": stop_when_spent(policy.clock),
+    }

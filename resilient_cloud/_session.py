@@ -1,0 +1,58 @@
+"""``rc.Session``: a boto3 session whose clients and resources are resilient."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import boto3.session
+
+from resilient_cloud._options import Policy
+from resilient_cloud._wrap import wrap
+
+
+class Session(boto3.session.Session):
+    """A :class:`boto3.session.Session` that installs resilience on its clients.
+
+    Takes every argument boto3's session takes, plus ``policy`` (the default
+    for its clients; ``None`` for :class:`Policy` defaults). Clients are real
+    botocore clients: paginators, waiters, exceptions and the Stubber work as
+    before; ``session.resource(...)`` builds on a resilient client.
+    """
+
+    def __init__(self, *args: Any, policy: Policy | None = None, **kwargs: Any) -> None:
+        if policy is not None and not isinstance(policy, Policy):
+            raise TypeError(f"policy must be a resilient_cloud.Policy, not {type(policy).__name__}")
+        super().__init__(*args, **kwargs)
+        self.policy = policy if policy is not None else Policy()
+
+    def client(  # type: ignore[override]
+        self,
+        service_name: str,
+        *args: Any,
+        policy: Policy | None = None,
+        fallback_regions: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> Any:
+        """Create a client as boto3 does, with resilience installed.
+
+        Args:
+            policy: overrides the session's policy for this client.
+            fallback_regions: regions that may serve this client's calls when
+                its own region is unhealthy (same partition only).
+        """
+        client = super().client(service_name, *args, **kwargs)
+        policy = policy if policy is not None else self.policy
+        return wrap(client, policy=policy, fallback_regions=fallback_regions)
+
+    def resource(  # type: ignore[override]
+        self, service_name: str, *args: Any, policy: Policy | None = None, **kwargs: Any
+    ) -> Any:
+        """Create a boto3 resource whose client is resilient."""
+        resource = super().resource(service_name, *args, **kwargs)
+        if policy is not None:
+            wrap(resource.meta.client, policy=policy)
+        return resource
+
+    def __repr__(self) -> str:
+        return f"resilient_cloud.Session(region_name={self.region_name!r})"

@@ -1,0 +1,103 @@
+"""Instrumentation: every decision resilient_cloud makes, as a frozen event.
+
+A hook is any callable taking one event::
+
+    def print_retries(event: rc.hooks.Event) -> None:
+        if isinstance(event, rc.hooks.RetryScheduled):
+            print(f"{event.service}.{event.operation}: retry in {event.delay:.2f}s")
+
+    rc.Policy(hooks=(print_retries,))
+
+Events carry service, operation, region, attempt numbers, outcomes and
+timings; never parameters, bodies or credentials. A hook that raises is
+logged and skipped: instrumentation never breaks a call.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol, Union
+
+from resilient_cloud.errors import StopReason
+
+__all__ = [
+    "AttemptEnded",
+    "AttemptStarted",
+    "CallEnded",
+    "Event",
+    "Hook",
+    "RetryScheduled",
+]
+
+logger = logging.getLogger("resilient_cloud")
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptStarted:
+    """An attempt is about to be sent."""
+
+    service: str
+    operation: str
+    region: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptEnded:
+    """An attempt finished. ``outcome`` is ``"success"`` or the kind of failure
+    (``"throttled"``, ``"server-error"``, ``"connection-failed"``, ``"timeout"``,
+    ``"client-error"``...); ``error`` is the error code or exception name."""
+
+    service: str
+    operation: str
+    region: str
+    attempt: int
+    outcome: str
+    error: str | None
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class RetryScheduled:
+    """Another attempt will follow after ``delay`` seconds."""
+
+    service: str
+    operation: str
+    region: str
+    attempt: int
+    delay: float
+    outcome: str
+    budget_cost: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    """The call is over. ``reason`` says why a failed call was not retried
+    further (budget empty, deadline, attempts spent...); None on success."""
+
+    service: str
+    operation: str
+    region: str
+    attempts: int
+    succeeded: bool
+    reason: StopReason | None
+    elapsed: float
+
+
+Event = Union[AttemptStarted, AttemptEnded, RetryScheduled, CallEnded]
+
+
+class Hook(Protocol):
+    """Receives every :data:`Event`; must be quick and must not block."""
+
+    def __call__(self, event: Event) -> None: ...
+
+
+def dispatch(hooks: tuple[Hook, ...], event: Event) -> None:
+    """Give ``event`` to every hook; a failing hook is logged, never raised."""
+    for hook in hooks:
+        try:
+            hook(event)
+        except Exception:
+            logger.warning("resilient_cloud hook %r failed on %r", hook, event, exc_info=True)
