@@ -19,7 +19,12 @@ from resilient_cloud import hooks as _hooks
 from resilient_cloud._call import Call, call_of
 from resilient_cloud._clock import Clock
 from resilient_cloud._outcome import Exchange, classify
-from resilient_cloud.errors import DeadlineExceededError, ResilienceError, annotate
+from resilient_cloud.errors import (
+    DeadlineExceededError,
+    ResilienceError,
+    StopReason,
+    annotate,
+)
 
 logger = logging.getLogger("resilient_cloud")
 
@@ -69,6 +74,7 @@ class CallDriver:
         now = self._clock.monotonic()
         if call.attempts == 0:
             if call.deadline_at is not None and now >= call.deadline_at:
+                call.stop_reason = StopReason.DEADLINE
                 raise DeadlineExceededError(
                     service=call.service,
                     operation=call.operation.name,

@@ -1,0 +1,139 @@
+"""The retry budget's arithmetic and its invariants (fake time, no sleeps)."""
+
+from __future__ import annotations
+
+import threading
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from resilient_cloud import RetryBudget
+from resilient_cloud._budget import SLOTS, RetryBudgetState
+
+
+def test_reserve_allows_floor_retries_with_no_traffic() -> None:
+    budget = RetryBudgetState(RetryBudget(ratio=0.2, min_retries_per_second=1.0, ttl=10.0))
+    granted = sum(budget.try_withdraw(100.0).granted for _ in range(50))
+    assert granted == 10  # 1 per second over a 10 s window
+
+
+def test_first_attempts_earn_ratio_of_a_retry_each() -> None:
+    budget = RetryBudgetState(RetryBudget(ratio=0.2, min_retries_per_second=0.0, ttl=10.0))
+    for _ in range(100):
+        budget.record_first_attempt(50.0)
+    granted = sum(budget.try_withdraw(50.5).granted for _ in range(100))
+    assert granted == 20
+
+
+def test_throttle_cost_spends_more() -> None:
+    budget = RetryBudgetState(RetryBudget(ratio=0.0, min_retries_per_second=1.0, ttl=10.0))
+    granted = sum(budget.try_withdraw(0.0, cost=2.0).granted for _ in range(10))
+    assert granted == 5
+
+
+def test_deposits_and_withdrawals_expire_after_ttl() -> None:
+    budget = RetryBudgetState(RetryBudget(ratio=1.0, min_retries_per_second=0.0, ttl=10.0))
+    for _ in range(5):
+        budget.record_first_attempt(0.0)
+    assert budget.balance(9.9) == 5.0
+    assert budget.balance(10.0) == 0.0  # the slot holding t=0 left the window
+    assert budget.try_withdraw(9.0).granted
+    assert budget.balance(9.5) == 4.0
+    assert budget.balance(20.0) == 0.0
+
+
+def test_withdrawal_reports_state_changes_once() -> None:
+    budget = RetryBudgetState(RetryBudget(ratio=0.0, min_retries_per_second=0.1, ttl=10.0))
+    assert budget.try_withdraw(0.0) == (True, False)
+    assert budget.try_withdraw(0.0) == (False, True)  # just ran dry
+    assert budget.try_withdraw(0.1) == (False, False)
+    assert budget.try_withdraw(20.0) == (True, True)  # recovered
+
+
+def test_memory_is_fixed_whatever_the_rate() -> None:
+    budget = RetryBudgetState(RetryBudget())
+    for i in range(10_000):
+        budget.record_first_attempt(i * 0.001)
+    assert len(budget._first_attempts) == SLOTS
+
+
+def test_concurrent_withdrawals_never_overspend() -> None:
+    budget = RetryBudgetState(RetryBudget(ratio=0.0, min_retries_per_second=10.0, ttl=10.0))
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def spend() -> None:
+        for _ in range(50):
+            granted = budget.try_withdraw(5.0).granted
+            with lock:
+                results.append(granted)
+
+    threads = [threading.Thread(target=spend) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(results) == 100
+
+
+# A run of events: (seconds since the previous event, kind) where kind is a
+# first attempt, a retry, or a throttled retry.
+events = st.lists(
+    st.tuples(
+        st.floats(min_value=0.0, max_value=3.0, allow_nan=False),
+        st.sampled_from(["first", "retry", "throttled-retry"]),
+    ),
+    min_size=1,
+    max_size=300,
+)
+options = st.builds(
+    RetryBudget,
+    ratio=st.floats(min_value=0.0, max_value=1.0),
+    min_retries_per_second=st.floats(min_value=0.0, max_value=5.0),
+    ttl=st.floats(min_value=0.5, max_value=30.0),
+    throttle_retry_cost=st.floats(min_value=1.0, max_value=5.0),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(options=options, events=events)
+def test_retries_in_any_window_stay_within_earned_plus_floor(
+    options: RetryBudget, events: list[tuple[float, str]]
+) -> None:
+    """At every granted retry at time t, the retry cost spent in the last
+    (SLOTS-1)/SLOTS of a window is at most ratio x first attempts of the whole
+    window ending at t, plus the floor: min_retries_per_second x ttl."""
+    budget = RetryBudgetState(options)
+    now = 1_000.0
+    firsts: list[float] = []
+    spent: list[tuple[float, float]] = []
+    for gap, kind in events:
+        now += gap
+        if kind == "first":
+            budget.record_first_attempt(now)
+            firsts.append(now)
+            continue
+        cost = options.throttle_retry_cost if kind == "throttled-retry" else 1.0
+        if not budget.try_withdraw(now, cost).granted:
+            continue
+        spent.append((now, cost))
+        inner_window = options.ttl * (SLOTS - 1) / SLOTS
+        recent_spend = sum(c for t, c in spent if t > now - inner_window)
+        earned = sum(1 for t in firsts if t > now - options.ttl)
+        assert recent_spend <= options.ratio * earned + options.reserve + 1e-9
+
+
+@settings(max_examples=200, deadline=None)
+@given(options=options, calls=st.integers(min_value=1, max_value=400))
+def test_total_outage_amplification_is_bounded(options: RetryBudget, calls: int) -> None:
+    """N failing calls in one instant, each wanting 3 retries: the retries
+    granted never exceed ratio x N plus the floor."""
+    budget = RetryBudgetState(options)
+    granted = 0
+    for _ in range(calls):
+        budget.record_first_attempt(10.0)
+        for _ in range(3):
+            if not budget.try_withdraw(10.0).granted:
+                break
+            granted += 1
+    assert granted <= options.ratio * calls + options.reserve + 1e-9

@@ -1,0 +1,84 @@
+"""Options are validated when built, naming every bad field at once."""
+
+from __future__ import annotations
+
+import datetime
+import random
+
+import pytest
+
+import resilient_cloud as rc
+
+
+def test_defaults_are_documented_values() -> None:
+    policy = rc.Policy()
+    assert policy.retry == rc.Retry()
+    assert policy.budget == rc.RetryBudget(ratio=0.2, min_retries_per_second=1.0, ttl=10.0)
+    assert policy.deadline is None
+    assert policy.breaker is None and policy.bulkhead is None and policy.dns is None
+
+
+def test_every_bad_field_in_one_message() -> None:
+    with pytest.raises(ValueError) as caught:
+        rc.Retry(max_attempts=0, backoff_base=-1, backoff_cap=-2)
+    assert str(caught.value) == (
+        "invalid Retry: max_attempts must be >= 1, got 0; "
+        "backoff_base must be >= 0, got -1.0; backoff_cap must be >= 0, got -2.0"
+    )
+
+
+def test_wrong_types_raise_type_error_naming_the_field() -> None:
+    with pytest.raises(TypeError, match="max_attempts must be an int, not str"):
+        rc.Retry(max_attempts="3")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="max_attempts must be an int, not bool"):
+        rc.Retry(max_attempts=True)
+    with pytest.raises(TypeError, match="retry must be a Retry or None"):
+        rc.Policy(retry=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"hooks\[1\] must be callable"):
+        rc.Policy(hooks=(print, "nope"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="random must be a random.Random"):
+        rc.Policy(random=42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="clock must be a Clock"):
+        rc.Policy(clock=object())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"ratio": 1.5}, "ratio must be between 0 and 1, got 1.5"),
+        ({"ttl": 0}, "ttl must be > 0, got 0.0"),
+        ({"min_retries_per_second": -1}, "min_retries_per_second must be >= 0, got -1.0"),
+        ({"throttle_retry_cost": 0.5}, "throttle_retry_cost must be >= 1, got 0.5"),
+        ({"ratio": float("nan")}, "ratio must be finite"),
+    ],
+)
+def test_budget_ranges(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        rc.RetryBudget(**kwargs)
+
+
+def test_deadline_accepts_timedelta_and_rejects_nonsense() -> None:
+    assert rc.Policy(deadline=datetime.timedelta(milliseconds=1500)).deadline == 1.5
+    with pytest.raises(ValueError, match="deadline must be > 0"):
+        rc.Policy(deadline=0)
+    with pytest.raises(TypeError, match="deadline must be a number of seconds"):
+        rc.Policy(deadline="10s")  # type: ignore[arg-type]
+
+
+def test_mechanisms_of_later_releases_only_accept_none() -> None:
+    with pytest.raises(TypeError, match="breaker must be None"):
+        rc.Policy(breaker=object())  # type: ignore[arg-type]
+
+
+def test_operation_safety_accepts_enum_or_value_and_rejects_typos() -> None:
+    policy = rc.Policy(operation_safety={"PutItem": "idempotent", "dynamodb.Scan": rc.Safety.UNSAFE})
+    assert policy.operation_safety == {"PutItem": rc.Safety.IDEMPOTENT, "dynamodb.Scan": rc.Safety.UNSAFE}
+    with pytest.raises(ValueError, match=r"operation_safety\['PutItem'\] must be one of"):
+        rc.Policy(operation_safety={"PutItem": "safe-ish"})
+
+
+def test_options_are_frozen_and_hashable() -> None:
+    with pytest.raises(AttributeError):
+        rc.RetryBudget().ratio = 0.5  # type: ignore[misc]
+    assert hash(rc.RetryBudget()) == hash(rc.RetryBudget())
+    assert rc.Policy(random=random.Random(1)) == rc.Policy(random=random.Random(2))
