@@ -42,6 +42,25 @@ class Endpoint:
         return f"{self.service}.{self.region} ({self.host})"
 
 
+class Key:
+    """A registry key whose hash is computed once: looked up on every call."""
+
+    __slots__ = ("parts", "_hash")
+
+    def __init__(self, *parts: Hashable) -> None:
+        self.parts = parts
+        self._hash = hash(parts)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Key) and self._hash == other._hash and self.parts == other.parts
+
+    def __repr__(self) -> str:
+        return f"Key{self.parts!r}"
+
+
 class Registry:
     """A bounded, thread-safe map from keys to lazily built shared states."""
 

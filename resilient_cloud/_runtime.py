@@ -10,7 +10,7 @@ from resilient_cloud._budget import RetryBudgetState
 from resilient_cloud._call import Call, Operation
 from resilient_cloud._driver import CallDriver, Send
 from resilient_cloud._options import DEFAULT_MAX_ATTEMPTS, Policy
-from resilient_cloud._registry import REGISTRY, Endpoint
+from resilient_cloud._registry import REGISTRY, Endpoint, Key
 from resilient_cloud._strategies import (
     retry_if_safe_to_retry,
     stop_when_spent,
@@ -37,7 +37,9 @@ class ClientRuntime:
             self.max_attempts = retry.max_attempts or configured_attempts or DEFAULT_MAX_ATTEMPTS
         self._retry_unsafe = retry is not None and retry.retry_unsafe
         self._budget_key = (
-            None if policy.budget is None else ("budget", self.endpoint, policy.budget, policy.clock)
+            None
+            if policy.budget is None
+            else Key("budget", self.endpoint, policy.budget, policy.clock)
         )
         self._operations: dict[str, Operation] = {}
         self._driver = CallDriver(
