@@ -29,13 +29,13 @@ from resilient_cloud.errors import (
 )
 
 __all__ = [
-    "SYSTEM_CLOCK",
     "Clock",
     "DeadlineExceededError",
     "Policy",
     "ResilienceError",
     "Retry",
     "RetryBudget",
+    "SYSTEM_CLOCK",
     "Safety",
     "Session",
     "StopDetails",

@@ -45,18 +45,15 @@ def seconds(problems: Problems, field: str, value: Any) -> float | None:
     """
     if isinstance(value, datetime.timedelta):
         value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        problems.wrong_type(field, "a number of seconds or a timedelta", value)
-        return None
-    if not math.isfinite(value):
-        problems.out_of_range(field, "finite", value)
-        return None
-    return float(value)
+    return number(problems, field, value, expected="a number of seconds or a timedelta")
 
 
-def number(problems: Problems, field: str, value: Any) -> float | None:
+def number(
+    problems: Problems, field: str, value: Any, expected: str = "a number"
+) -> float | None:
+    """A finite int or float (not a bool) as a float, or None after recording why not."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        problems.wrong_type(field, "a number", value)
+        problems.wrong_type(field, expected, value)
         return None
     if not math.isfinite(value):
         problems.out_of_range(field, "finite", value)

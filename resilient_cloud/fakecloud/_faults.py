@@ -1,0 +1,458 @@
+"""Fault injection at the server edge: a WSGI middleware in front of moto.
+
+An injected error is answered here and never reaches moto, so faults cannot
+corrupt stored data. Error bodies and headers copy what the real services
+send, so botocore parses them exactly as it does in production.
+
+Control requests (``/_fakecloud/...`` addressed to the server's own IP) set
+faults and read stats; they are never counted or faulted.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import numbers
+import random
+import re
+import secrets
+import string
+import threading
+import time
+import zlib
+from http import HTTPStatus
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import parse_qs
+
+from resilient_cloud.fakecloud._resolver import parse_host
+
+__all__ = ["ERROR_KINDS", "ErrorKind", "FaultMiddleware", "Faults", "error_response"]
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+CONTROL_PREFIX = "/_fakecloud/"
+# Set by the server's request handler: True on a connection's first request.
+FIRST_ON_CONNECTION = "fakecloud.first_on_connection"
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    """An injectable error: the code botocore reports and the HTTP status."""
+
+    code: str
+    status: int
+    message: str
+
+
+ERROR_KINDS: Mapping[str, ErrorKind] = MappingProxyType(
+    {
+        kind.code: kind
+        for kind in (
+            ErrorKind("InternalServerError", 500, "Internal server error"),
+            ErrorKind(
+                "ProvisionedThroughputExceededException",
+                400,
+                "The level of configured provisioned throughput for the table was "
+                "exceeded. Consider increasing your provisioning level with the "
+                "UpdateTable API.",
+            ),
+            ErrorKind(
+                "ThrottlingException", 400, "Rate of requests exceeds the allowed throughput."
+            ),
+            ErrorKind("ServiceUnavailable", 503, "The service is currently unavailable or busy."),
+            ErrorKind("SlowDown", 503, "Please reduce your request rate."),
+            ErrorKind("InternalError", 500, "We encountered an internal error. Please try again."),
+        )
+    }
+)
+
+
+def _check_number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return number
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Faults for the requests of one region (optionally one service).
+
+    Args:
+        error_rate: probability in [0, 1] that a request is answered with
+            ``error_kind`` instead of reaching moto.
+        error_kind: a key of :data:`ERROR_KINDS`.
+        latency: seconds added before every matching request is handled.
+        seed: seeds the server-side random generator for reproducible runs.
+    """
+
+    error_rate: float = 0.0
+    error_kind: str = "InternalServerError"
+    latency: float = 0.0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        rate = _check_number("error_rate", self.error_rate)
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"error_rate must be between 0 and 1, got {self.error_rate!r}")
+        if not isinstance(self.error_kind, str):
+            raise TypeError(f"error_kind must be a str, got {type(self.error_kind).__name__}")
+        if self.error_kind not in ERROR_KINDS:
+            raise ValueError(
+                f"error_kind must be one of {', '.join(ERROR_KINDS)}; got {self.error_kind!r}"
+            )
+        latency = _check_number("latency", self.latency)
+        if latency < 0:
+            raise ValueError(f"latency must be >= 0 seconds, got {self.latency!r}")
+        seed = self.seed
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"seed must be an int or None, got {type(self.seed).__name__}")
+        # Normalised so equal settings compare equal and serialise the same way.
+        object.__setattr__(self, "error_rate", rate)
+        object.__setattr__(self, "latency", latency)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------
+# Error bodies, per protocol
+# --------------------------------------------------------------------------
+
+_QUERY_SERVICES = frozenset(
+    {"sts", "iam", "sns", "ses", "rds", "elasticache", "autoscaling",
+     "cloudformation", "elasticloadbalancing", "redshift"}
+)
+_DYNAMODB_NAMESPACE = "com.amazonaws.dynamodb.v20120810"
+# Real DynamoDB throttling comes from the shared Coral availability layer.
+_DYNAMODB_NAMESPACES = {"ThrottlingException": "com.amazon.coral.availability"}
+_ID_CHARS = string.ascii_uppercase + string.digits
+
+Headers = list[tuple[str, str]]
+
+
+def _json_error(service: str, kind: ErrorKind) -> tuple[Headers, bytes]:
+    if service == "dynamodb":
+        namespace = _DYNAMODB_NAMESPACES.get(kind.code, _DYNAMODB_NAMESPACE)
+        error_type, content_type = f"{namespace}#{kind.code}", "application/x-amz-json-1.0"
+    else:
+        error_type, content_type = kind.code, "application/x-amz-json-1.1"
+    body = json.dumps({"__type": error_type, "message": kind.message}).encode()
+    headers = [
+        ("Content-Type", content_type),
+        ("x-amzn-RequestId", "".join(secrets.choice(_ID_CHARS) for _ in range(52))),
+    ]
+    if service == "dynamodb":
+        # botocore checks this CRC on DynamoDB responses, as AWS sends it.
+        headers.append(("x-amz-crc32", str(zlib.crc32(body) & 0xFFFFFFFF)))
+    return headers, body
+
+
+def _s3_error(kind: ErrorKind) -> tuple[Headers, bytes]:
+    request_id = secrets.token_hex(8).upper()
+    host_id = base64.b64encode(secrets.token_bytes(54)).decode()
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f"<Error><Code>{kind.code}</Code><Message>{kind.message}</Message>"
+        f"<RequestId>{request_id}</RequestId><HostId>{host_id}</HostId></Error>"
+    ).encode()
+    headers = [
+        ("Content-Type", "application/xml"),
+        ("x-amz-request-id", request_id),
+        ("x-amz-id-2", host_id),
+    ]
+    return headers, body
+
+
+def _query_error(service: str, kind: ErrorKind) -> tuple[Headers, bytes]:
+    request_id = secrets.token_hex(16)
+    sender = "Sender" if kind.status < 500 else "Receiver"
+    if service == "ec2":
+        body = (
+            f"<Response><Errors><Error><Code>{kind.code}</Code><Message>{kind.message}"
+            f"</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
+        )
+    else:
+        body = (
+            f"<ErrorResponse><Error><Type>{sender}</Type><Code>{kind.code}</Code>"
+            f"<Message>{kind.message}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+    return [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body.encode()
+
+
+def error_response(service: str, error_kind: str) -> tuple[int, Headers, bytes]:
+    """Status, headers and body of ``error_kind`` in ``service``'s protocol."""
+    kind = ERROR_KINDS[error_kind]
+    if service == "s3":
+        headers, body = _s3_error(kind)
+    elif service == "ec2" or service in _QUERY_SERVICES:
+        headers, body = _query_error(service, kind)
+    else:
+        headers, body = _json_error(service, kind)
+    return kind.status, headers, body
+
+
+# --------------------------------------------------------------------------
+# Which service a request is for
+# --------------------------------------------------------------------------
+
+_SCOPE = re.compile(r"Credential=[^/\s,]+/\d{8}/[^/\s,]+/([^/\s,]+)/aws4_request")
+
+
+def service_of(environ: Mapping[str, Any]) -> str:
+    """The signing name in the SigV4 credential scope, else the Host's service."""
+    match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if match:
+        return str(match.group(1)).lower()
+    # Presigned URLs carry the scope in the query string.
+    credential = parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential")
+    if credential:
+        parts = credential[0].split("/")
+        if len(parts) == 5:
+            return parts[3].lower()
+    host = _host_name(environ)
+    info = parse_host(host)
+    if info:
+        return info.service
+    return host.split(".", 1)[0] or "unknown"
+
+
+def _host_name(environ: Mapping[str, Any]) -> str:
+    host = str(environ.get("HTTP_HOST") or environ.get("SERVER_NAME") or "")
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+# --------------------------------------------------------------------------
+# State: faults table and stats, shared by handler threads
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    latency: float
+    error_kind: str | None
+
+
+class FaultTable:
+    """Faults per service; ``None`` holds the region-wide default.
+
+    A service's own entry replaces the region-wide one for that service.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: dict[str | None, tuple[Faults, random.Random]] = {}
+
+    def set(self, service: str | None, faults: Faults) -> None:
+        with self._lock:
+            self._rules[service] = (faults, random.Random(faults.seed))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {str(key): faults.to_json() for key, (faults, _) in self._rules.items()}
+
+    def decide(self, service: str) -> Decision:
+        with self._lock:
+            rule = self._rules.get(service) or self._rules.get(None)
+            if rule is None:
+                return Decision(0.0, None)
+            faults, rng = rule
+            # No draw at rates 0 and 1: a seeded sequence depends only on partial rates.
+            failed = faults.error_rate > 0 and (
+                faults.error_rate >= 1 or rng.random() < faults.error_rate
+            )
+            return Decision(faults.latency, faults.error_kind if failed else None)
+
+
+class Stats:
+    """Counts of non-control requests: total, per outcome/service/status."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests = 0
+            self._connections = 0
+            self._outcomes: Counter[str] = Counter()
+            self._services: Counter[str] = Counter()
+            self._statuses: Counter[int] = Counter()
+
+    def arrived(self, service: str, new_connection: bool) -> None:
+        with self._lock:
+            self._requests += 1
+            self._services[service] += 1
+            self._connections += new_connection
+
+    def answered(self, outcome: str, status: int) -> None:
+        with self._lock:
+            self._outcomes[outcome] += 1
+            self._statuses[status] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": self._requests,
+                "outcomes": dict(self._outcomes),
+                "by_service": dict(self._services),
+                "by_status": {str(k): v for k, v in sorted(self._statuses.items())},
+                "connections": self._connections,
+            }
+
+
+# --------------------------------------------------------------------------
+# The middleware
+# --------------------------------------------------------------------------
+
+
+def _drain(environ: Mapping[str, Any]) -> None:
+    """Consume the request body so a kept-alive connection stays in sync."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return
+    if environ.get("wsgi.input_terminated"):
+        while stream.read(65536):
+            pass
+        return
+    try:
+        remaining = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 65536))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+
+
+class FaultMiddleware:
+    """WSGI middleware: control API, fault injection, stats, then ``app``.
+
+    Args:
+        app: the WSGI app to protect (moto's dispatcher).
+        control_host: the server's own IP; control and moto-admin requests
+            must be addressed to it, so an S3 key named ``_fakecloud/...``
+            under a bucket hostname still reaches moto.
+        sleep: how latency is waited (replaceable in unit tests).
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        control_host: str,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._app = app
+        self._control_host = control_host
+        self._sleep = sleep
+        self.faults = FaultTable()
+        self.stats = Stats()
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if _host_name(environ) == self._control_host:
+            if path.startswith(CONTROL_PREFIX):
+                return self._control(environ, start_response)
+            if path.startswith("/moto-api"):  # moto's own admin API (reset)
+                return self._app(environ, start_response)
+
+        service = service_of(environ)
+        self.stats.arrived(service, bool(environ.get(FIRST_ON_CONNECTION)))
+        decision = self.faults.decide(service)
+        if decision.latency:
+            self._sleep(decision.latency)
+        if decision.error_kind is not None:
+            _drain(environ)
+            status, headers, body = error_response(service, decision.error_kind)
+            self.stats.answered(decision.error_kind, status)
+            if environ.get("REQUEST_METHOD") == "HEAD":
+                body = b""  # like AWS: HEAD errors carry no body
+            headers.append(("Content-Length", str(len(body))))
+            start_response(_status_line(status), headers)
+            return [body]
+
+        def counting_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            self.stats.answered("ok", int(status.split(" ", 1)[0]))
+            return start_response(status, headers, exc_info)
+
+        return self._app(environ, counting_start_response)
+
+    # -- control API -------------------------------------------------------
+
+    def _control(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        route = environ.get("PATH_INFO", "")[len(CONTROL_PREFIX):].strip("/")
+        try:
+            status, payload = self._route(method, route, environ)
+        except (TypeError, ValueError) as exc:
+            status, payload = 400, {"error": str(exc)}
+        body = json.dumps(payload).encode()
+        start_response(
+            _status_line(status),
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    def _route(self, method: str, route: str, environ: dict[str, Any]) -> tuple[int, Any]:
+        if route == "faults":
+            if method == "GET":
+                return 200, self.faults.snapshot()
+            if method == "POST":
+                request = _read_json(environ)
+                if not isinstance(request, dict):
+                    raise TypeError("faults request must be a JSON object")
+                service = request.pop("service", None)
+                if service is not None and (not isinstance(service, str) or not service):
+                    raise TypeError(f"service must be a non-empty str or null, got {service!r}")
+                self.faults.set(service.lower() if service else None, Faults(**request))
+                return 200, self.faults.snapshot()
+            if method == "DELETE":
+                _drain(environ)
+                self.faults.clear()
+                return 200, {}
+        elif route == "stats":
+            if method == "GET":
+                return 200, self.stats.snapshot()
+            if method == "DELETE":
+                _drain(environ)
+                self.stats.reset()
+                return 200, {}
+        elif route == "health" and method == "GET":
+            return 200, {"ok": True}
+        else:
+            return 404, {"error": f"no control route {route!r}"}
+        return 405, {"error": f"{method} not allowed on {route!r}"}
+
+
+def _read_json(environ: Mapping[str, Any]) -> Any:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    try:
+        return json.loads(raw or b"null")
+    except ValueError as exc:
+        raise ValueError(f"control request body is not JSON: {exc}") from None

@@ -1,0 +1,189 @@
+"""One fake region: moto's WSGI app behind the fault middleware.
+
+::
+
+    python -m resilient_cloud.fakecloud._server --host 127.0.0.2 --port 0 \\
+        --connection keep-alive
+
+Prints the bound port on stdout (one line) once it accepts connections. It
+exits when its stdin reaches EOF, which happens when the parent closes the
+pipe or dies in any way, so no server outlives the FakeCloud that started it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import signal
+import socket
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+from resilient_cloud.fakecloud._faults import FIRST_ON_CONNECTION, FaultMiddleware
+
+# An idle kept-alive connection is closed after this long (as load balancers
+# do), so handler threads do not pile up behind forgotten client pools.
+IDLE_TIMEOUT = 120.0
+# Hop-by-hop headers: this handler owns the framing of every response.
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding"})
+
+
+class FakeRegionHandler(MotoRequestHandler):
+    """HTTP/1.1 handler with real keep-alive.
+
+    werkzeug's ``run_wsgi`` always answers ``Connection: close`` (it cannot
+    drain a request body before the next request line). This one reads the
+    whole body first, buffers the response and frames it with
+    ``Content-Length``, so connections persist unless ``close_connections``.
+    moto's ``make_environ`` (header spelling fixes) is kept.
+    """
+
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT
+    close_connections = False
+
+    def setup(self) -> None:
+        super().setup()
+        # Small responses go out at once, not after the client's delayed ACK.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._first_request = True
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # one line per request would drown the useful stderr
+
+    def run_wsgi(self) -> None:
+        # parse_request has already answered "Expect: 100-continue".
+        environ = self.make_environ()
+        try:
+            environ["wsgi.input"] = io.BytesIO(self._read_body(environ))
+        except ValueError as exc:
+            self.close_connection = True
+            self._respond("400 Bad Request", [("Content-Type", "text/plain")], str(exc).encode())
+            return
+        environ[FIRST_ON_CONNECTION] = self._first_request
+        self._first_request = False
+        self._respond(*self._call_app(environ))
+
+    def _read_body(self, environ: dict[str, Any]) -> bytes:
+        if environ.get("wsgi.input_terminated"):  # chunked: werkzeug de-chunks
+            return bytes(environ["wsgi.input"].read())
+        raw = environ.get("CONTENT_LENGTH") or "0"
+        length = int(raw) if raw.isdigit() else -1
+        if length < 0:
+            raise ValueError(f"bad Content-Length {raw!r}")
+        return self.rfile.read(length) if length else b""
+
+    def _call_app(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        started: list[Any] = []
+        chunks: list[bytes] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            # Nothing is sent before the app returns, so a later call just replaces.
+            started[:] = [status, headers]
+            return chunks.append
+
+        try:
+            result = self.server.app(environ, start_response)
+            try:
+                chunks.extend(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            if not started:
+                raise RuntimeError("application returned without calling start_response")
+        except Exception:
+            self.log_error("%s", traceback.format_exc())
+            self.close_connection = True
+            plain = [("Content-Type", "text/plain")]
+            return "500 Internal Server Error", plain, b"Internal Server Error"
+        return started[0], started[1], b"".join(chunks)
+
+    def _respond(self, status: str, headers: list[tuple[str, str]], body: bytes) -> None:
+        code_text, _, reason = status.partition(" ")
+        code = int(code_text)
+        self.send_response(code, reason or None)
+        names = set()
+        for name, value in headers:
+            if name.lower() not in _HOP_BY_HOP:
+                self.send_header(name, value)
+                names.add(name.lower())
+        bodiless = self.command == "HEAD" or code < 200 or code in (204, 304)
+        if not bodiless and "content-length" not in names:
+            self.send_header("Content-Length", str(len(body)))
+        if self.close_connections:
+            self.send_header("Connection", "close")  # also sets close_connection
+        self.end_headers()
+        if not bodiless:
+            self.wfile.write(body)
+
+
+def build_app(host: str, warm: Sequence[str] = ()) -> FaultMiddleware:
+    """moto's dispatcher (as ``ThreadedMotoServer`` builds it) behind the faults."""
+    dispatcher = DomainDispatcherApplication(create_backend_app)
+    for service in warm:
+        # Build the backend app now, not on the first (timed) request.
+        dispatcher.app_instances[service] = create_backend_app(service)  # type: ignore[arg-type]
+    return FaultMiddleware(dispatcher, control_host=host)
+
+
+def _exit_with_parent() -> None:
+    """Exit the process when stdin reaches EOF: the parent is gone or done."""
+
+    def watch() -> None:
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        finally:
+            os._exit(0)
+
+    threading.Thread(target=watch, name="fakecloud-parent-watch", daemon=True).start()
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m resilient_cloud.fakecloud._server")
+    parser.add_argument("--host", default="127.0.0.2")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--connection", choices=("keep-alive", "close"), default="keep-alive")
+    parser.add_argument(
+        "--warm", default="dynamodb,s3", help="comma-separated moto backends to build at start"
+    )
+    parser.add_argument(
+        "--no-parent-watch", action="store_true", help="keep running when stdin closes"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parse_args(argv)
+    # The parent decides when we stop (stdin EOF or SIGTERM), not a terminal's ^C.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not args.no_parent_watch:
+        _exit_with_parent()
+    app = build_app(args.host, [s for s in args.warm.split(",") if s])
+    handler = type(
+        "Handler", (FakeRegionHandler,), {"close_connections": args.connection == "close"}
+    )
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=handler)
+    sys.stdout.write(f"{server.server_address[1]}\n")
+    sys.stdout.flush()
+    # Later prints (moto has some) must not fill a pipe nobody reads any more.
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
