@@ -53,14 +53,17 @@ class CallDriver:
 
     def run(self, call: Call, send: Send, api_params: Mapping[str, Any]) -> Any:
         params = _params_for_every_attempt(call, api_params)
-        retrying = Retrying(
-            sleep=self._clock.sleep,
-            before_sleep=self._before_sleep,
-            reraise=True,
-            **self._strategies,
-        )
         try:
-            result = retrying(self._attempt, call, send, params)
+            # Most calls succeed at once: the first attempt runs outside
+            # tenacity, whose per-call set-up would cost as much as a tenth
+            # of botocore's own work. Only a failed call enters the loop.
+            first_error: Exception | None = None
+            try:
+                result = self._attempt(call, send, params)
+            except Exception as error:
+                first_error = error
+            if first_error is not None:
+                result = self._retry_after(first_error, call, send, params)
         except BaseException as error:
             self._finish(call, succeeded=False, error=error)
             raise
@@ -69,6 +72,27 @@ class CallDriver:
         if isinstance(metadata, dict):
             metadata["RetryAttempts"] = call.attempts - 1
         return result
+
+    def _retry_after(
+        self, first_error: Exception, call: Call, send: Send, params: dict[str, Any]
+    ) -> Any:
+        """Hand a failed first attempt to tenacity, which decides what follows."""
+        replayed = False
+
+        def attempt(call: Call, send: Send, params: dict[str, Any]) -> Any:
+            nonlocal replayed
+            if not replayed:  # tenacity's attempt 1 is the one already made
+                replayed = True
+                raise first_error
+            return self._attempt(call, send, params)
+
+        retrying = Retrying(
+            sleep=self._clock.sleep,
+            before_sleep=self._before_sleep,
+            reraise=True,
+            **self._strategies,
+        )
+        return retrying(attempt, call, send, params)
 
     def _attempt(self, call: Call, send: Send, params: dict[str, Any]) -> Any:
         now = self._clock.monotonic()
