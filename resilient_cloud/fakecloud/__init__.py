@@ -20,6 +20,16 @@ port. Injected errors carry the bodies and headers the real services send.
         ...  # ~20% of DynamoDB calls in us-east-1 now fail with InternalServerError
         cloud.stats("us-east-1")  # {"requests": ..., "outcomes": {"ok": ..., ...}, ...}
 
+Beyond errors and latency: a capacity model (``Faults(capacity=...,
+queue_timeout=...)``, where retries pile into a queue), TCP faults at the
+server (``cloud.set_tcp(region, "refuse" | "reset" | "blackhole")``) and DNS
+faults in the client's resolver (``cloud.set_dns(region, "nxdomain" |
+"empty" | "timeout" | "address", ...)``).
+
+Each server has a data port (AWS traffic) and a control port (this API), so
+control keeps working whatever the data port suffers. Another process
+controls the same servers with ``RemoteCloud(cloud.describe())``.
+
 Clients must use ``use_ssl=False`` (the servers speak plain HTTP). The
 addresses 127.0.0.2+ are routed to loopback on Linux; macOS only serves
 127.0.0.1 unless aliases are added. In pytest, the plugin
@@ -29,12 +39,8 @@ addresses 127.0.0.2+ are routed to loopback on Linux; macOS only serves
 from __future__ import annotations
 
 import atexit
-import http.client
-import json
 import os
-import re
 import selectors
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,16 +48,23 @@ import threading
 import time
 from collections.abc import Iterable
 from types import TracebackType
-from typing import IO, Any
+from typing import IO
 
+from resilient_cloud.fakecloud._control import CONNECTIONS, RemoteCloud, check_regions
+from resilient_cloud.fakecloud._dns import DNS_MODES
 from resilient_cloud.fakecloud._faults import ERROR_KINDS, ErrorKind, Faults
-from resilient_cloud.fakecloud._resolver import Resolver
+from resilient_cloud.fakecloud._tcp import TCP_MODES
 
-__all__ = ["ERROR_KINDS", "ErrorKind", "FakeCloud", "Faults"]
+__all__ = [
+    "DNS_MODES",
+    "ERROR_KINDS",
+    "ErrorKind",
+    "FakeCloud",
+    "Faults",
+    "RemoteCloud",
+    "TCP_MODES",
+]
 
-_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
-_CONNECTIONS = ("keep-alive", "close")
-_CONTROL_TIMEOUT = 10.0
 _STOP_TIMEOUT = 5.0
 # The directory holding the resilient_cloud package, for the child's sys.path.
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -82,13 +95,15 @@ class _RegionServer:
         self.region = region
         self.ip = ip
         self.port = 0
+        self.control_port = 0
         # A file, not a pipe: nobody reads stderr while the child runs, and a
         # full pipe would block it.
         self._stderr: IO[bytes] = tempfile.TemporaryFile()
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "resilient_cloud.fakecloud._server",
-                 "--host", ip, "--port", "0", "--connection", connection],
+                 "--host", ip, "--port", "0", "--control-port", "0",
+                 "--connection", connection],
                 stdin=subprocess.PIPE,  # held open: the child exits at its EOF
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
@@ -102,14 +117,18 @@ class _RegionServer:
     def address(self) -> tuple[str, int]:
         return (self.ip, self.port)
 
+    @property
+    def control_address(self) -> tuple[str, int]:
+        return (self.ip, self.control_port)
+
     def wait_ready(self, deadline: float) -> None:
-        """Read the port line the child prints once it listens."""
+        """Read the two port lines (data, control) the child prints once it listens."""
         assert self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         data = b""
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
-            while b"\n" not in data:
+            while data.count(b"\n") < 2:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise RuntimeError(self._failure("did not report its port in time"))
@@ -120,7 +139,8 @@ class _RegionServer:
                     self.proc.wait(_STOP_TIMEOUT)
                     raise RuntimeError(self._failure(f"exited with code {self.proc.returncode}"))
                 data += chunk
-        self.port = int(data.split(b"\n", 1)[0])
+        data_port, control_port = data.split(b"\n")[:2]
+        self.port, self.control_port = int(data_port), int(control_port)
         self.proc.stdout.close()
 
     def stderr_text(self) -> str:
@@ -157,12 +177,13 @@ class _RegionServer:
         self._stderr.close()
 
 
-class FakeCloud:
+class FakeCloud(RemoteCloud):
     """Moto servers for ``regions``, one process each, with fault injection.
 
     Starts the servers at construction (in parallel) and stops them on
     :meth:`close` (also via ``with`` and at interpreter exit). A server also
-    exits by itself if this process dies.
+    exits by itself if this process dies. Every control method comes from
+    :class:`RemoteCloud`; this class adds owning the processes.
 
     Args:
         regions: region names; the first is served on 127.0.0.2, the next on
@@ -180,10 +201,9 @@ class FakeCloud:
         *,
         startup_timeout: float = 30.0,
     ) -> None:
-        self._regions = _check_regions(regions)
-        if connection not in _CONNECTIONS:
-            raise ValueError(f"connection must be one of {_CONNECTIONS}, got {connection!r}")
-        self._connection = connection
+        names = check_regions(regions)
+        if connection not in CONNECTIONS:
+            raise ValueError(f"connection must be one of {CONNECTIONS}, got {connection!r}")
         self._lock = threading.Lock()
         self._closed = False
         # A forked copy of this object inherits the atexit hook; only the
@@ -193,85 +213,29 @@ class FakeCloud:
         env = _child_env()
         try:
             # Start every child before waiting on any: each import of moto takes a while.
-            for index, region in enumerate(self._regions):
+            for index, region in enumerate(names):
                 ip = f"127.0.0.{index + 2}"
                 self._servers[region] = _RegionServer(region, ip, connection, env)
             deadline = time.monotonic() + startup_timeout
             for server in self._servers.values():
                 server.wait_ready(deadline)
+            super().__init__(
+                {
+                    "regions": list(names),
+                    "connection": connection,
+                    "addresses": {r: list(s.address) for r, s in self._servers.items()},
+                    "control": {r: list(s.control_address) for r, s in self._servers.items()},
+                }
+            )
         except BaseException:
             self._shutdown()
             raise
-        self._resolver = Resolver({r: s.address for r, s in self._servers.items()})
         atexit.register(self.close)
-
-    # -- introspection -----------------------------------------------------
-
-    @property
-    def regions(self) -> tuple[str, ...]:
-        return self._regions
-
-    @property
-    def connection(self) -> str:
-        return self._connection
 
     @property
     def pids(self) -> dict[str, int]:
         """Process id of each region's server."""
         return {region: server.proc.pid for region, server in self._servers.items()}
-
-    def address(self, region: str) -> tuple[str, int]:
-        """``(ip, port)`` of the server for ``region``."""
-        return self._server(region).address
-
-    def resolver(self) -> Resolver:
-        """The ``socket.getaddrinfo`` patch for this cloud: use it as ``with cloud.resolver():``.
-
-        Re-entrant; restores the original function when the outermost use ends.
-        """
-        self._check_open()
-        return self._resolver
-
-    # -- faults, stats, state ----------------------------------------------
-
-    def set_faults(self, region: str, faults: Faults, *, service: str | None = None) -> None:
-        """Apply ``faults`` to ``service`` (a signing name such as ``"dynamodb"``)
-        in ``region``, or to every service there when ``service`` is None.
-
-        A service's own faults replace the region-wide ones for that service.
-        """
-        if not isinstance(faults, Faults):
-            raise TypeError(f"faults must be a Faults, got {type(faults).__name__}")
-        if service is not None and (not isinstance(service, str) or not service):
-            raise TypeError(f"service must be a non-empty str or None, got {service!r}")
-        request = {"service": service, **faults.to_json()}
-        self._control(region, "POST", "/_fakecloud/faults", request)
-
-    def clear_faults(self, region: str | None = None) -> None:
-        """Remove all faults in ``region``, or in every region."""
-        for name in self._targets(region):
-            self._control(name, "DELETE", "/_fakecloud/faults")
-
-    def stats(self, region: str) -> dict[str, Any]:
-        """Counts of the AWS requests ``region`` received since the last reset.
-
-        ``{"requests": n, "outcomes": {"ok": n, "<ErrorCode>": n},
-        "by_service": {"dynamodb": n}, "by_status": {200: n},
-        "connections": n}``; "ok" means forwarded to moto (whatever it
-        answered), "connections" counts TCP connections that carried them.
-        """
-        stats: dict[str, Any] = self._control(region, "GET", "/_fakecloud/stats")
-        stats["by_status"] = {int(k): v for k, v in stats["by_status"].items()}
-        return stats
-
-    def reset_stats(self, region: str | None = None) -> None:
-        for name in self._targets(region):
-            self._control(name, "DELETE", "/_fakecloud/stats")
-
-    def reset_state(self, region: str | None = None) -> None:
-        """Wipe moto's stored data (tables, buckets, ...) in ``region`` or all."""
-        for name in self._targets(region):
-            self._control(name, "POST", "/moto-api/reset")
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -302,8 +266,7 @@ class FakeCloud:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        where = ", ".join(f"{r}={s.ip}:{s.port}" for r, s in self._servers.items())
-        return f"FakeCloud({where}, connection={self._connection!r}, {state})"
+        return f"FakeCloud({self._where()}, connection={self._connection!r}, {state})"
 
     # -- internals ---------------------------------------------------------
 
@@ -318,64 +281,6 @@ class FakeCloud:
         if self._closed:
             raise RuntimeError("this FakeCloud is closed")
 
-    def _server(self, region: str) -> _RegionServer:
-        self._check_open()
-        server = self._servers.get(region) if isinstance(region, str) else None
-        if server is None:
-            raise ValueError(
-                f"unknown region {region!r}; this fake cloud serves {', '.join(self._regions)}"
-            )
-        return server
-
-    def _targets(self, region: str | None) -> tuple[str, ...]:
-        if region is None:
-            self._check_open()
-            return self._regions
-        return (self._server(region).region,)
-
-    def _control(self, region: str, method: str, path: str, payload: Any = None) -> Any:
-        """One request to a server's control API, straight to its IP:port.
-
-        The socket is connected by hand so no getaddrinfo patch (ours or a
-        test's) can reroute or fail control traffic.
-        """
-        server = self._server(region)
-        body = json.dumps(payload).encode() if payload is not None else None
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        conn = http.client.HTTPConnection(server.ip, server.port, timeout=_CONTROL_TIMEOUT)
-        try:
-            sock.settimeout(_CONTROL_TIMEOUT)
-            sock.connect(server.address)
-            conn.sock = sock
-            headers = {"Content-Type": "application/json"} if body is not None else {}
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-        except OSError as exc:
-            raise RuntimeError(
-                f"fake cloud server for {region} ({server.ip}:{server.port}) failed "
-                f"{method} {path}: {exc}; its stderr:\n{server.stderr_text() or '(empty)'}"
-            ) from exc
-        finally:
-            conn.close()
-            sock.close()
-        answer = json.loads(data) if data else None
-        if response.status == 400 and isinstance(answer, dict) and "error" in answer:
-            raise ValueError(answer["error"])
-        if response.status >= 300:
-            raise RuntimeError(f"{method} {path} on {region}: HTTP {response.status}: {data!r}")
-        return answer
-
-
-def _check_regions(regions: Iterable[str]) -> tuple[str, ...]:
-    names = (regions,) if isinstance(regions, str) else tuple(regions)
-    if not names:
-        raise ValueError("regions must name at least one region")
-    for name in names:
-        if not isinstance(name, str) or not _REGION.match(name):
-            raise ValueError(f"not a region name: {name!r} (expected e.g. 'us-east-1')")
-    if len(set(names)) != len(names):
-        raise ValueError(f"regions must be unique, got {names}")
-    if len(names) > 253:
-        raise ValueError("at most 253 regions fit on 127.0.0.2-127.0.0.254")
-    return names
+    def _failure_detail(self, region: str) -> str:
+        server = self._servers[region]
+        return f"; its stderr:\n{server.stderr_text() or '(empty)'}"

@@ -4,8 +4,10 @@ An injected error is answered here and never reaches moto, so faults cannot
 corrupt stored data. Error bodies and headers copy what the real services
 send, so botocore parses them exactly as it does in production.
 
-Control requests (``/_fakecloud/...`` addressed to the server's own IP) set
-faults and read stats; they are never counted or faulted.
+Control requests set faults and read stats; they are never counted or
+faulted. They arrive on the server's control listener
+(:meth:`FaultMiddleware.serve_control`), or on the data listener as
+``/_fakecloud/...`` addressed to the server's own IP.
 """
 
 from __future__ import annotations
@@ -29,9 +31,17 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs
 
+from resilient_cloud.fakecloud._capacity import SlotQueue
 from resilient_cloud.fakecloud._resolver import parse_host
 
-__all__ = ["ERROR_KINDS", "ErrorKind", "FaultMiddleware", "Faults", "error_response"]
+__all__ = [
+    "ERROR_KINDS",
+    "ErrorKind",
+    "FaultMiddleware",
+    "Faults",
+    "error_response",
+    "overload_kind",
+]
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -91,12 +101,22 @@ class Faults:
         error_kind: a key of :data:`ERROR_KINDS`.
         latency: seconds added before every matching request is handled.
         seed: seeds the server-side random generator for reproducible runs.
+        capacity: requests per second served in this scope (None: unlimited).
+            Each request takes the next slot of a virtual queue (slots
+            ``1/capacity`` apart, about one second of burst credit after idle
+            time) and waits for it; one whose slot is more than
+            ``queue_timeout`` away is rejected at once with the service's
+            overload error (see :func:`overload_kind`). Faults set region-wide
+            share one queue among the services without faults of their own.
+        queue_timeout: the longest a request waits for its slot, seconds >= 0.
     """
 
     error_rate: float = 0.0
     error_kind: str = "InternalServerError"
     latency: float = 0.0
     seed: int | None = None
+    capacity: float | None = None
+    queue_timeout: float = 1.0
 
     def __post_init__(self) -> None:
         rate = _check_number("error_rate", self.error_rate)
@@ -114,9 +134,19 @@ class Faults:
         seed = self.seed
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"seed must be an int or None, got {type(self.seed).__name__}")
+        capacity = None if self.capacity is None else _check_number("capacity", self.capacity)
+        if capacity is not None and capacity <= 0:
+            raise ValueError(
+                f"capacity must be > 0 requests per second (or None), got {self.capacity!r}"
+            )
+        queue_timeout = _check_number("queue_timeout", self.queue_timeout)
+        if queue_timeout < 0:
+            raise ValueError(f"queue_timeout must be >= 0 seconds, got {self.queue_timeout!r}")
         # Normalised so equal settings compare equal and serialise the same way.
         object.__setattr__(self, "error_rate", rate)
         object.__setattr__(self, "latency", latency)
+        object.__setattr__(self, "capacity", capacity)
+        object.__setattr__(self, "queue_timeout", queue_timeout)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -188,6 +218,15 @@ def _query_error(service: str, kind: ErrorKind) -> tuple[Headers, bytes]:
     return [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body.encode()
 
 
+# What each service answers when it sheds load; others say ServiceUnavailable.
+_OVERLOAD_KINDS = {"s3": "SlowDown"}
+
+
+def overload_kind(service: str) -> str:
+    """The error ``service`` answers when it is over capacity (503 either way)."""
+    return _OVERLOAD_KINDS.get(service, "ServiceUnavailable")
+
+
 def error_response(service: str, error_kind: str) -> tuple[int, Headers, bytes]:
     """Status, headers and body of ``error_kind`` in ``service``'s protocol."""
     kind = ERROR_KINDS[error_kind]
@@ -237,23 +276,38 @@ def _host_name(environ: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Decision:
+    """What happens to one request: shed at once, or wait, delay, maybe fail."""
+
     latency: float
     error_kind: str | None
+    wait: float = 0.0  # seconds until its capacity slot
+    overloaded: bool = False  # no slot within queue_timeout: rejected at once
+
+
+@dataclass
+class _Rule:
+    faults: Faults
+    rng: random.Random
+    queue: SlotQueue | None
 
 
 class FaultTable:
     """Faults per service; ``None`` holds the region-wide default.
 
     A service's own entry replaces the region-wide one for that service.
+    Setting an entry starts its capacity queue afresh (idle, full credit).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._rules: dict[str | None, tuple[Faults, random.Random]] = {}
+        self._rules: dict[str | None, _Rule] = {}
 
     def set(self, service: str | None, faults: Faults) -> None:
+        queue = None
+        if faults.capacity is not None:
+            queue = SlotQueue(faults.capacity, faults.queue_timeout)
         with self._lock:
-            self._rules[service] = (faults, random.Random(faults.seed))
+            self._rules[service] = _Rule(faults, random.Random(faults.seed), queue)
 
     def clear(self) -> None:
         with self._lock:
@@ -261,19 +315,26 @@ class FaultTable:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {str(key): faults.to_json() for key, (faults, _) in self._rules.items()}
+            return {str(key): rule.faults.to_json() for key, rule in self._rules.items()}
 
-    def decide(self, service: str) -> Decision:
+    def decide(self, service: str, now: float) -> Decision:
+        """The fate of a ``service`` request arriving at ``now`` (monotonic seconds)."""
         with self._lock:
             rule = self._rules.get(service) or self._rules.get(None)
             if rule is None:
                 return Decision(0.0, None)
-            faults, rng = rule
+            faults = rule.faults
+            wait = 0.0
+            if rule.queue is not None:
+                slot = rule.queue.take(now)
+                if slot is None:
+                    return Decision(0.0, None, overloaded=True)
+                wait = slot
             # No draw at rates 0 and 1: a seeded sequence depends only on partial rates.
             failed = faults.error_rate > 0 and (
-                faults.error_rate >= 1 or rng.random() < faults.error_rate
+                faults.error_rate >= 1 or rule.rng.random() < faults.error_rate
             )
-            return Decision(faults.latency, faults.error_kind if failed else None)
+            return Decision(faults.latency, faults.error_kind if failed else None, wait)
 
 
 class Stats:
@@ -290,6 +351,9 @@ class Stats:
             self._outcomes: Counter[str] = Counter()
             self._services: Counter[str] = Counter()
             self._statuses: Counter[int] = Counter()
+            self._queued = 0
+            self._max_queue_wait = 0.0
+            self._dropped_connections = 0
 
     def arrived(self, service: str, new_connection: bool) -> None:
         with self._lock:
@@ -297,10 +361,23 @@ class Stats:
             self._services[service] += 1
             self._connections += new_connection
 
-    def answered(self, outcome: str, status: int) -> None:
+    def answered(self, outcome: str, status: int | None) -> None:
+        """One request's outcome; ``status`` None when no response was sent."""
         with self._lock:
             self._outcomes[outcome] += 1
-            self._statuses[status] += 1
+            if status is not None:
+                self._statuses[status] += 1
+
+    def queued(self, wait: float) -> None:
+        """A request waited ``wait`` seconds for its capacity slot."""
+        with self._lock:
+            self._queued += 1
+            self._max_queue_wait = max(self._max_queue_wait, wait)
+
+    def dropped_connections(self, count: int) -> None:
+        """``count`` open connections were closed by a TCP fault."""
+        with self._lock:
+            self._dropped_connections += count
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -310,6 +387,9 @@ class Stats:
                 "by_service": dict(self._services),
                 "by_status": {str(k): v for k, v in sorted(self._statuses.items())},
                 "connections": self._connections,
+                "queued": self._queued,
+                "max_queue_wait": self._max_queue_wait,
+                "dropped_connections": self._dropped_connections,
             }
 
 
@@ -345,15 +425,21 @@ def _status_line(status: int) -> str:
         return f"{status} Unknown"
 
 
+# A control route: HTTP method -> handler of the request's JSON body (None if
+# empty), returning the JSON answer. TypeError/ValueError answer 400.
+Route = Mapping[str, Callable[[Any], Any]]
+
+
 class FaultMiddleware:
-    """WSGI middleware: control API, fault injection, stats, then ``app``.
+    """WSGI middleware: fault injection and stats in front of ``app``, plus the control API.
 
     Args:
         app: the WSGI app to protect (moto's dispatcher).
-        control_host: the server's own IP; control and moto-admin requests
-            must be addressed to it, so an S3 key named ``_fakecloud/...``
-            under a bucket hostname still reaches moto.
-        sleep: how latency is waited (replaceable in unit tests).
+        control_host: the server's own IP; control and moto-admin requests on
+            the data listener must be addressed to it, so an S3 key named
+            ``_fakecloud/...`` under a bucket hostname still reaches moto.
+        sleep: how latency and queue waits are waited (replaceable in unit tests).
+        clock: monotonic seconds, for the capacity queues.
     """
 
     def __init__(
@@ -362,12 +448,30 @@ class FaultMiddleware:
         *,
         control_host: str,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._app = app
         self._control_host = control_host
         self._sleep = sleep
+        self._clock = clock
         self.faults = FaultTable()
         self.stats = Stats()
+        self._routes: dict[str, Route] = {
+            "faults": {
+                "GET": lambda _: self.faults.snapshot(),
+                "POST": self._set_faults,
+                "DELETE": lambda _: self.faults.clear() or {},
+            },
+            "stats": {
+                "GET": lambda _: self.stats.snapshot(),
+                "DELETE": lambda _: self.stats.reset() or {},
+            },
+            "health": {"GET": lambda _: {"ok": True}},
+        }
+
+    def add_route(self, name: str, route: Route) -> None:
+        """Serve ``route`` at ``/_fakecloud/<name>`` (e.g. the server's TCP faults)."""
+        self._routes[name] = route
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -381,18 +485,19 @@ class FaultMiddleware:
 
         service = service_of(environ)
         self.stats.arrived(service, bool(environ.get(FIRST_ON_CONNECTION)))
-        decision = self.faults.decide(service)
+        decision = self.faults.decide(service, self._clock())
+        if decision.overloaded:
+            kind = overload_kind(service)
+            return self._error(environ, start_response, service, kind, "overloaded")
+        if decision.wait:
+            self.stats.queued(decision.wait)
+            self._sleep(decision.wait)
         if decision.latency:
             self._sleep(decision.latency)
         if decision.error_kind is not None:
-            _drain(environ)
-            status, headers, body = error_response(service, decision.error_kind)
-            self.stats.answered(decision.error_kind, status)
-            if environ.get("REQUEST_METHOD") == "HEAD":
-                body = b""  # like AWS: HEAD errors carry no body
-            headers.append(("Content-Length", str(len(body))))
-            start_response(_status_line(status), headers)
-            return [body]
+            return self._error(
+                environ, start_response, service, decision.error_kind, decision.error_kind
+            )
 
         def counting_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
             self.stats.answered("ok", int(status.split(" ", 1)[0]))
@@ -400,53 +505,86 @@ class FaultMiddleware:
 
         return self._app(environ, counting_start_response)
 
+    def dropped(self, environ: Mapping[str, Any], outcome: str) -> None:
+        """Count a request the server read but will never answer (a TCP fault)."""
+        self.stats.arrived(service_of(environ), bool(environ.get(FIRST_ON_CONNECTION)))
+        self.stats.answered(outcome, None)
+
+    def _error(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        service: str,
+        error_kind: str,
+        outcome: str,
+    ) -> Iterable[bytes]:
+        _drain(environ)
+        status, headers, body = error_response(service, error_kind)
+        self.stats.answered(outcome, status)
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            body = b""  # like AWS: HEAD errors carry no body
+        headers.append(("Content-Length", str(len(body))))
+        start_response(_status_line(status), headers)
+        return [body]
+
     # -- control API -------------------------------------------------------
+
+    def serve_control(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        """The control listener's whole app: control routes and moto's admin API.
+
+        No AWS traffic: whatever the Host header says, nothing here is
+        counted or faulted.
+        """
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(CONTROL_PREFIX):
+            return self._control(environ, start_response)
+        if path.startswith("/moto-api/"):  # moto's own admin API (reset)
+            return self._app(environ, start_response)
+        _drain(environ)
+        error = f"the control port serves {CONTROL_PREFIX}... and /moto-api/... only, not {path!r}"
+        return _json_response(start_response, 404, {"error": error})
 
     def _control(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
-        route = environ.get("PATH_INFO", "")[len(CONTROL_PREFIX):].strip("/")
+        name = environ.get("PATH_INFO", "")[len(CONTROL_PREFIX):].strip("/")
         try:
-            status, payload = self._route(method, route, environ)
+            body = _read_json(environ)
+            route = self._routes.get(name)
+            if route is None:
+                status, payload = 404, {"error": f"no control route {name!r}"}
+            elif method not in route:
+                status, payload = 405, {"error": f"{method} not allowed on {name!r}"}
+            else:
+                status, payload = 200, route[method](body)
         except (TypeError, ValueError) as exc:
             status, payload = 400, {"error": str(exc)}
-        body = json.dumps(payload).encode()
-        start_response(
-            _status_line(status),
-            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
-        )
-        return [body]
+        except OSError as exc:  # e.g. the data port could not be re-opened
+            status, payload = 500, {"error": f"{type(exc).__name__}: {exc}"}
+        return _json_response(start_response, status, payload)
 
-    def _route(self, method: str, route: str, environ: dict[str, Any]) -> tuple[int, Any]:
-        if route == "faults":
-            if method == "GET":
-                return 200, self.faults.snapshot()
-            if method == "POST":
-                request = _read_json(environ)
-                if not isinstance(request, dict):
-                    raise TypeError("faults request must be a JSON object")
-                service = request.pop("service", None)
-                if service is not None and (not isinstance(service, str) or not service):
-                    raise TypeError(f"service must be a non-empty str or null, got {service!r}")
-                self.faults.set(service.lower() if service else None, Faults(**request))
-                return 200, self.faults.snapshot()
-            if method == "DELETE":
-                _drain(environ)
-                self.faults.clear()
-                return 200, {}
-        elif route == "stats":
-            if method == "GET":
-                return 200, self.stats.snapshot()
-            if method == "DELETE":
-                _drain(environ)
-                self.stats.reset()
-                return 200, {}
-        elif route == "health" and method == "GET":
-            return 200, {"ok": True}
-        else:
-            return 404, {"error": f"no control route {route!r}"}
-        return 405, {"error": f"{method} not allowed on {route!r}"}
+    def _set_faults(self, request: Any) -> Any:
+        if not isinstance(request, dict):
+            raise TypeError("faults request must be a JSON object")
+        service = request.pop("service", None)
+        if service is not None and (not isinstance(service, str) or not service):
+            raise TypeError(f"service must be a non-empty str or null, got {service!r}")
+        self.faults.set(service.lower() if service else None, Faults(**request))
+        return self.faults.snapshot()
+
+
+def _json_response(
+    start_response: Callable[..., Any], status: int, payload: Any
+) -> Iterable[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(
+        _status_line(status),
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
 
 
 def _read_json(environ: Mapping[str, Any]) -> Any:

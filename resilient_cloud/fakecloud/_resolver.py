@@ -5,6 +5,9 @@ botocore (through urllib3) resolves the endpoint's hostname with
 that call with ``(127.0.0.N, server_port)`` sends a client built with
 ``use_ssl=False`` to the fake region while its ``Host`` header, endpoint
 rules and signature stay exactly as in production.
+
+DNS faults (:meth:`Resolver.set_dns`) act here, in the client's process, at
+the lookup the client makes for each new connection.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import threading
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, NamedTuple
+
+from resilient_cloud.fakecloud._dns import DnsFault, DnsFaults
 
 __all__ = ["HostInfo", "Resolver", "parse_host", "region_of"]
 
@@ -98,12 +103,16 @@ class Resolver:
     restored exactly when the outermost use ends. Nested use of *different*
     resolvers must end in reverse order.
 
+    DNS faults set with :meth:`set_dns` change the answers per region or
+    service; :meth:`lookups` counts every lookup of an AWS name by outcome.
+
     Args:
         addresses: region -> ``(ip, port)`` of the server for that region.
     """
 
     def __init__(self, addresses: Mapping[str, tuple[str, int]]) -> None:
         self._addresses = dict(addresses)
+        self._dns = DnsFaults()
         self._depth = 0
         self._original: Any = None
         # One bound-method object, so "is it still our patch?" is an identity test.
@@ -146,6 +155,61 @@ class Resolver:
     ) -> None:
         self.uninstall()
 
+    # -- DNS faults ----------------------------------------------------------
+
+    def set_dns(
+        self,
+        region: str,
+        mode: str,
+        *,
+        service: str | None = None,
+        delay: float = 2.0,
+        address: tuple[str, int] | None = None,
+    ) -> None:
+        """Answer lookups of ``region``'s names (only ``service``'s, if given) per ``mode``.
+
+        ``"ok"`` answers normally; ``"nxdomain"`` fails with ``EAI_NONAME``;
+        ``"empty"`` (the name exists, with no addresses) with ``EAI_NODATA``;
+        ``"timeout"`` blocks ``delay`` seconds (0 < delay <= 30) then fails with
+        ``EAI_AGAIN``; ``"address"`` answers ``address`` (``(ip, port)``, e.g.
+        another region's server). A service's own setting wins over the
+        region-wide one. Only new connections look names up.
+        """
+        self._check_region(region)
+        if service is not None and (not isinstance(service, str) or not service):
+            raise TypeError(f"service must be a non-empty str or None, got {service!r}")
+        fault = DnsFault(mode, delay, address)
+        self._dns.set(region, fault, service.lower() if service else None)
+
+    def clear_dns(self, region: str | None = None) -> None:
+        """Remove the DNS faults of ``region``, or of every region."""
+        if region is not None:
+            self._check_region(region)
+        self._dns.clear(region)
+
+    def dns(self) -> dict[str, Any]:
+        """The DNS faults set: ``{region: {service or "*": {"mode": ...}}}``."""
+        return self._dns.snapshot()
+
+    def lookups(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Lookups of AWS names since the last reset: ``{region: {service: {outcome: n}}}``.
+
+        The outcome is the DNS mode that answered (``"ok"``, ``"nxdomain"``,
+        ...), or ``"unserved"`` for a region this cloud does not serve.
+        """
+        return self._dns.lookups()
+
+    def reset_lookups(self) -> None:
+        self._dns.reset_lookups()
+
+    def _check_region(self, region: str) -> None:
+        if not isinstance(region, str) or region not in self._addresses:
+            raise ValueError(
+                f"unknown region {region!r}; this fake cloud serves {', '.join(self._addresses)}"
+            )
+
+    # -- answering -----------------------------------------------------------
+
     def resolve(self, hostname: str) -> list[tuple[str, int]]:
         """The ``(ip, port)`` answers for an AWS hostname; raises ``gaierror``."""
         info = parse_host(hostname)
@@ -153,6 +217,7 @@ class Resolver:
             raise _no_such_name(hostname, "not an AWS endpoint the fake cloud knows")
         address = self._addresses.get(info.region)
         if address is None:
+            self._dns.count(info.region, info.service, "unserved")
             raise _no_such_name(
                 hostname,
                 f"region {info.region!r} is not served by this fake cloud "
@@ -163,14 +228,8 @@ class Resolver:
     def _answer(
         self, hostname: str, info: HostInfo, answers: list[tuple[str, int]]
     ) -> list[tuple[str, int]]:
-        """Hook point for DNS faults per region/service.
-
-        Receives the correct answer for ``hostname``; a fault returns
-        something else: raise ``gaierror(EAI_NONAME)`` for NXDOMAIN, return
-        ``[]`` for an empty answer, sleep then raise ``gaierror(EAI_AGAIN)``
-        for a timeout, or return another address for a changed record.
-        """
-        return answers
+        """The correct answer for ``hostname``, as the DNS fault for it changes it."""
+        return self._dns.answer(info.region, info.service, answers)
 
     def _getaddrinfo(
         self,

@@ -3,10 +3,17 @@
 ::
 
     python -m resilient_cloud.fakecloud._server --host 127.0.0.2 --port 0 \\
-        --connection keep-alive
+        --control-port 0 --connection keep-alive
 
-Prints the bound port on stdout (one line) once it accepts connections. It
-exits when its stdin reaches EOF, which happens when the parent closes the
+Two listeners on the same IP: the data port serves AWS traffic (and is what
+TCP faults close, reset or blackhole); the control port serves only the
+control API (faults, stats, TCP mode, moto's reset), so it keeps working
+whatever the data port suffers. Once both accept connections it prints two
+lines on stdout: the data port, then the control port (a reader of the first
+line alone still finds the data port, which also answers control requests
+addressed to the server's IP).
+
+It exits when its stdin reaches EOF, which happens when the parent closes the
 pipe or dies in any way, so no server outlives the FakeCloud that started it.
 """
 
@@ -30,7 +37,9 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from resilient_cloud.fakecloud._faults import FIRST_ON_CONNECTION, FaultMiddleware
+from resilient_cloud.fakecloud._faults import FIRST_ON_CONNECTION, FaultMiddleware, Route
+from resilient_cloud.fakecloud._listener import DataListener
+from resilient_cloud.fakecloud._tcp import hold_connection, reset_connection
 
 # An idle kept-alive connection is closed after this long (as load balancers
 # do), so handler threads do not pile up behind forgotten client pools.
@@ -73,7 +82,13 @@ class FakeRegionHandler(MotoRequestHandler):
             return
         environ[FIRST_ON_CONNECTION] = self._first_request
         self._first_request = False
+        if self._tcp_fault(environ):
+            return
         self._respond(*self._call_app(environ))
+
+    def _tcp_fault(self, environ: dict[str, Any]) -> bool:
+        """Act out a TCP fault on this request, already read; True if one did."""
+        return False
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
         if environ.get("wsgi.input_terminated"):  # chunked: werkzeug de-chunks
@@ -131,6 +146,42 @@ class FakeRegionHandler(MotoRequestHandler):
             self.wfile.write(body)
 
 
+class DataHandler(FakeRegionHandler):
+    """The data listener's handler: TCP faults act once a request is read."""
+
+    server: Any  # the listener's _DataServer
+
+    def _tcp_fault(self, environ: dict[str, Any]) -> bool:
+        listener: DataListener = self.server.listener
+        mode = listener.mode
+        if mode == "ok":
+            return False
+        self.close_connection = True
+        app: FaultMiddleware = self.server.app
+        if mode == "blackhole":
+            app.dropped(environ, "blackholed")
+            hold_connection(self.connection, lambda: listener.mode == "blackhole")
+        elif mode == "reset":
+            app.dropped(environ, "reset")
+            reset_connection(self.connection)
+        else:  # "refuse" is closing this connection as we speak
+            app.dropped(environ, "refused")
+            reset_connection(self.connection, b"")
+        return True
+
+
+def _tcp_route(listener: DataListener) -> Route:
+    """``/_fakecloud/tcp``: GET the mode, POST ``{"mode": ...}`` to change it."""
+
+    def set_mode(request: Any) -> dict[str, str]:
+        if not isinstance(request, dict) or set(request) != {"mode"}:
+            raise TypeError(f'tcp request must be a JSON object {{"mode": ...}}, got {request!r}')
+        listener.set_mode(request["mode"])
+        return {"mode": listener.mode}
+
+    return {"GET": lambda _: {"mode": listener.mode}, "POST": set_mode}
+
+
 def build_app(host: str, warm: Sequence[str] = ()) -> FaultMiddleware:
     """moto's dispatcher (as ``ThreadedMotoServer`` builds it) behind the faults."""
     dispatcher = DomainDispatcherApplication(create_backend_app)
@@ -156,7 +207,10 @@ def _exit_with_parent() -> None:
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m resilient_cloud.fakecloud._server")
     parser.add_argument("--host", default="127.0.0.2")
-    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port", type=int, default=0, help="data port (0: any free one)")
+    parser.add_argument(
+        "--control-port", type=int, default=0, help="control port (0: any free one)"
+    )
     parser.add_argument("--connection", choices=("keep-alive", "close"), default="keep-alive")
     parser.add_argument(
         "--warm", default="dynamodb,s3", help="comma-separated moto backends to build at start"
@@ -174,15 +228,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.no_parent_watch:
         _exit_with_parent()
     app = build_app(args.host, [s for s in args.warm.split(",") if s])
-    handler = type(
-        "Handler", (FakeRegionHandler,), {"close_connections": args.connection == "close"}
+    handler = type("Handler", (DataHandler,), {"close_connections": args.connection == "close"})
+    data = DataListener(
+        args.host, args.port, app, handler, on_dropped=app.stats.dropped_connections
     )
-    server = make_server(args.host, args.port, app, threaded=True, request_handler=handler)
-    sys.stdout.write(f"{server.server_address[1]}\n")
+    app.add_route("tcp", _tcp_route(data))
+    # Control clients send one request per connection: no idle threads kept.
+    control_handler = type("ControlHandler", (FakeRegionHandler,), {"close_connections": True})
+    control = make_server(
+        args.host, args.control_port, app.serve_control, threaded=True,
+        request_handler=control_handler,
+    )
+    sys.stdout.write(f"{data.port}\n{control.server_address[1]}\n")
     sys.stdout.flush()
     # Later prints (moto has some) must not fill a pipe nobody reads any more.
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    server.serve_forever()
+    control.serve_forever()
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ Enable it in the root ``conftest.py``::
         ...
 
 The servers start once per session (``fake_cloud_session``); ``fake_cloud``
-is function-scoped and cheap: before each test it clears faults, stats and
-moto's stored data, installs the resolver and points the AWS environment at
-dummy credentials (no profiles, config files or instance metadata). Regions
+is function-scoped and cheap: before each test it clears faults (TCP and DNS
+ones too), stats, DNS lookup counts and moto's stored data, installs the
+resolver and points the AWS environment at dummy credentials (no profiles,
+config files or instance metadata). Regions
 and connection mode come from ini options ``fakecloud_regions`` (default
 ``us-east-1 us-west-2``) and ``fakecloud_connection`` (``keep-alive``).
 """
@@ -57,6 +58,8 @@ def fake_cloud(
     cloud = fake_cloud_session
     # Reset before, not after: a test that failed mid-way leaves no trace.
     cloud.clear_faults()
+    cloud.clear_dns()
+    cloud.resolver().reset_lookups()
     cloud.reset_stats()
     cloud.reset_state()
     for name in list(os.environ):

@@ -638,12 +638,17 @@ def test_pytest_plugin_resets_between_tests(tmp_path: Path) -> None:
                 fake_cloud.set_faults("us-east-1", Faults(error_rate=1.0))
                 with pytest.raises(ClientError):
                     ddb.list_tables()
+                fake_cloud.set_tcp("us-east-1", "reset")
+                fake_cloud.set_dns("us-east-1", "nxdomain", service="s3")
                 ddb.close()
 
             def test_second_sees_a_clean_cloud(fake_cloud):
                 ddb = client()
                 assert ddb.list_tables()["TableNames"] == []
                 assert fake_cloud.stats("us-east-1")["outcomes"] == {"ok": 1}
+                assert fake_cloud.tcp_mode("us-east-1") == "ok"
+                assert fake_cloud.resolver().dns() == {}
+                assert fake_cloud.resolver().lookups() == {"us-east-1": {"dynamodb": {"ok": 1}}}
                 ddb.close()
             """
         )
