@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from resilient_cloud.bench.scenarios import SCENARIOS
+from resilient_cloud.bench.scenarios import GROUPS, SCENARIOS, expand
 from resilient_cloud.bench.subjects import DEFAULT_SUBJECTS, SUBJECTS
 
 
@@ -22,7 +22,7 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument(
         "scenarios", nargs="*", metavar="SCENARIO",
-        help=f"scenarios to run (default: all): {', '.join(SCENARIOS)}",
+        help=f"scenarios to run (default: all): {', '.join([*SCENARIOS, *GROUPS])}",
     )
     parser.add_argument(
         "--subject", action="append", choices=list(SUBJECTS), dest="subjects",
@@ -36,12 +36,14 @@ def add_parser(commands: Any) -> None:
         help="time cap per subject, overriding the scenario's; unfinished calls are reported",
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw the timelines as PNG")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console()
     if not console.is_terminal:
@@ -49,24 +51,42 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         for scenario in SCENARIOS.values():
             console.print(f"[bold]{scenario.name}[/bold]: {scenario.description}")
+        for group, members in GROUPS.items():
+            console.print(f"[bold]{group}[/bold]: {', '.join(members)}")
         return 0
-    unknown = [name for name in args.scenarios if name not in SCENARIOS]
+    unknown = [name for name in args.scenarios if name not in SCENARIOS and name not in GROUPS]
     if unknown:
         console.print(f"unknown scenario(s): {', '.join(unknown)}; try --list")
         return 2
     from resilient_cloud.bench import report, runner
 
-    scenarios = args.scenarios or list(SCENARIOS)
+    scenarios = expand(args.scenarios) or list(SCENARIOS)
     subjects = args.subjects or list(DEFAULT_SUBJECTS)
-    with console.status("starting the fake cloud") as status:
+    runs = sum(1 if SCENARIOS[name].offline else len(subjects) for name in scenarios)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console, transient=True,
+    ) as bar:
+        task = bar.add_task("starting the fake cloud", total=runs)
+
+        def progress(message: str) -> None:
+            if bar.tasks[task].description != "starting the fake cloud":
+                bar.advance(task)
+            bar.update(task, description=message)
+
         result = runner.run(
             scenarios, subjects, seed=args.seed, quick=args.quick,
-            calls=args.calls, cap=args.cap, progress=lambda message: status.update(message),
+            calls=args.calls, cap=args.cap, progress=progress,
         )
     report.render(result, console)
     if args.json:
         report.write_json(result, args.json)
         console.print(f"results written to {args.json}")
+    if args.plot:
+        from resilient_cloud.bench import plot
+
+        plot.write_png(result, args.plot)
+        console.print(f"timelines drawn in {args.plot}")
     return 0
 
 

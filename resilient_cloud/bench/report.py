@@ -1,4 +1,4 @@
-"""The benchmark's table for people and JSON for machines."""
+"""The benchmark's tables for people and JSON for machines."""
 
 from __future__ import annotations
 
@@ -17,11 +17,29 @@ def _fmt(value: Any, spec: str, lower_bound: bool = False) -> str:
     return f">={text}" if lower_bound else text
 
 
+# (header, key, format); a column shows only if some row of the scenario has the key.
+_COLUMNS = (
+    ("calls", "calls_started", "d"),
+    ("requests", "server_requests", "d"),
+    ("amplification", "amplification", ".2f"),
+    ("attempts/call", "attempts_per_finished_call", ".2f"),
+    ("success", "success_ratio", ".2%"),
+    ("p50 s", "p50", ".3f"),
+    ("p99 s", "p99", ".3f"),
+    ("slow p99 s", "slow_p99", ".3f"),
+    ("success in fault", "window_success_ratio", ".2%"),
+    ("1st success s", "first_success_after_fault", ".2f"),
+    ("recovery s", "time_to_recover", ".2f"),
+)
+_LOWER_BOUND_KEYS = {"server_requests", "amplification"}
+
+
 def render(run: dict[str, Any], console: Console) -> None:
     env = run["environment"]
     console.print(
         f"botocore {env['botocore']}, resilient_cloud {env['resilient_cloud']}, "
-        f"seed {run['seed']}{' (quick)' if run['quick'] else ''}"
+        f"Python {env['python']}, {env['cpus']} CPUs, seed {run['seed']}"
+        f"{' (quick)' if run['quick'] else ''}"
     )
     by_scenario: dict[str, list[dict[str, Any]]] = {}
     for result in run["results"]:
@@ -29,31 +47,32 @@ def render(run: dict[str, Any], console: Console) -> None:
     for scenario, rows in by_scenario.items():
         if "ratio" in rows[0]:
             _render_overhead(scenario, rows[0], console)
-            continue
-        table = Table(title=scenario)
-        for column in (
-            "subject", "calls", "requests", "amplification",
-            "attempts/call", "success", "p50 s", "p99 s", "unfinished",
-        ):
-            table.add_column(column, justify="left" if column == "subject" else "right")
-        for row in rows:
-            lower = row["amplification_is_lower_bound"]
-            table.add_row(
-                row["subject"],
-                str(row["calls_started"]),
-                _fmt(row["server_requests"], "d", lower),
-                _fmt(row["amplification"], ".2f", lower),
-                _fmt(row["attempts_per_finished_call"], ".2f"),
-                _fmt(row["success_ratio"], ".2%"),
-                _fmt(row["p50"], ".3f"),
-                _fmt(row["p99"], ".3f"),
-                str(row["unfinished"] + row["not_started"]),
-            )
-        console.print(table)
+        else:
+            _render_scenario(scenario, run["scenarios"][scenario], rows, console)
+
+
+def _render_scenario(
+    scenario: str, description: dict[str, Any], rows: list[dict[str, Any]], console: Console
+) -> None:
+    table = Table(title=f"{scenario}: {description['description']}", title_justify="left")
+    columns = [c for c in _COLUMNS if any(row.get(c[1]) is not None for row in rows)]
+    table.add_column("subject")
+    for header, _, _ in columns:
+        table.add_column(header, justify="right")
+    table.add_column("unfinished", justify="right")
+    for row in rows:
+        lower = row["amplification_is_lower_bound"]
+        cells = [
+            _fmt(row.get(key), spec, lower and key in _LOWER_BOUND_KEYS) for _, key, spec in columns
+        ]
+        table.add_row(row["subject"], *cells, str(row["unfinished"] + row["not_started"]))
+    console.print(table)
 
 
 def _render_overhead(scenario: str, row: dict[str, Any], console: Console) -> None:
-    table = Table(title=f"{scenario} (no network, {row['calls_per_subject']} calls each)")
+    table = Table(
+        title=f"{scenario}: no network, {row['calls_per_subject']} calls each", title_justify="left"
+    )
     for column in ("plain botocore us/call", "resilient us/call", "ratio (median)", "ratio range"):
         table.add_column(column, justify="right")
     table.add_row(
@@ -66,4 +85,4 @@ def _render_overhead(scenario: str, row: dict[str, Any], console: Console) -> No
 
 
 def write_json(run: dict[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(run, indent=2) + "\n")
+    path.write_text(json.dumps(run, indent=1) + "\n")

@@ -1,12 +1,10 @@
-"""Runs scenarios for subjects against one fake cloud, side by side."""
+"""Runs scenarios for subjects against fake clouds, side by side."""
 
 from __future__ import annotations
 
-import json
+import multiprocessing
 import os
 import platform
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -14,9 +12,10 @@ import boto3
 import botocore
 from botocore.config import Config
 
-from resilient_cloud.bench import overhead
-from resilient_cloud.bench.scenarios import REGION, SCENARIOS, TABLE, Scenario
-from resilient_cloud.fakecloud import FakeCloud, Faults
+from resilient_cloud.bench import overhead, worker
+from resilient_cloud.bench.scenarios import PRIMARY, SCENARIOS, TABLE, Scenario
+from resilient_cloud.bench.worker import BUCKET, KEY, OBJECT
+from resilient_cloud.fakecloud import FakeCloud
 
 # Retry-related settings that change botocore's behaviour, recorded with
 # every result (values only for these names; nothing secret is among them).
@@ -40,6 +39,23 @@ def environment() -> dict[str, Any]:
     }
 
 
+class Clouds:
+    """One fake cloud per (regions, connection style), started on first use."""
+
+    def __init__(self) -> None:
+        self._clouds: dict[tuple[tuple[str, ...], str], FakeCloud] = {}
+
+    def for_scenario(self, scenario: Scenario) -> FakeCloud:
+        key = (scenario.regions, scenario.connection)
+        if key not in self._clouds:
+            self._clouds[key] = FakeCloud(regions=scenario.regions, connection=scenario.connection)
+        return self._clouds[key]
+
+    def close(self) -> None:
+        for cloud in self._clouds.values():
+            cloud.close()
+
+
 def run(
     scenario_names: Sequence[str],
     subjects: Sequence[str],
@@ -52,94 +68,135 @@ def run(
 ) -> dict[str, Any]:
     scenarios = [SCENARIOS[name].sized(quick, calls, cap) for name in scenario_names]
     results: list[dict[str, Any]] = []
-    online = [s for s in scenarios if not s.offline]
-    cloud = FakeCloud(regions=(REGION,), connection="keep-alive") if online else None
+    clouds = Clouds()
     try:
         for scenario in scenarios:
             if scenario.offline:
                 progress(f"{scenario.name}: measuring per-call cost")
-                results.append({"scenario": scenario.name, **overhead.measure(scenario.calls)})
+                results.append({"scenario": scenario.name, **overhead.measure(scenario.load.calls)})
                 continue
             for subject in subjects:
                 progress(f"{scenario.name}: {subject}")
-                assert cloud is not None
-                results.append(_run_subject(cloud, scenario, subject, seed))
+                cloud = clouds.for_scenario(scenario)
+                results.append(_run_subject(cloud, scenario, subject, seed, quick, calls, cap))
     finally:
-        if cloud is not None:
-            cloud.close()
+        clouds.close()
     return {
         "seed": seed,
         "quick": quick,
-        "sizes": {s.name: {"calls": s.calls, "cap": s.cap} for s in scenarios},
+        "scenarios": {s.name: _describe(s) for s in scenarios},
         "environment": environment(),
         "results": results,
     }
 
 
-def _run_subject(cloud: FakeCloud, scenario: Scenario, subject: str, seed: int) -> dict[str, Any]:
-    cloud.clear_faults()
-    cloud.reset_state()
-    with cloud.resolver():
-        _create_table(REGION)
-    cloud.reset_stats()
-    cloud.set_faults(REGION, Faults(seed=seed, **scenario.faults), service="dynamodb")
+def _describe(scenario: Scenario) -> dict[str, Any]:
+    load = scenario.load
+    return {
+        "description": scenario.description,
+        "calls": load.planned_calls,
+        "threads": load.threads,
+        "rate": load.rate,
+        "cap": scenario.cap,
+        "window": scenario.window,
+        "regions": list(scenario.regions),
+        "connection": scenario.connection,
+        "timeouts": list(scenario.timeouts),
+    }
+
+
+def _run_subject(
+    cloud: FakeCloud, scenario: Scenario, subject: str, seed: int, quick: bool,
+    calls: int | None, cap: float | None,
+) -> dict[str, Any]:
+    _fresh_state(cloud, scenario)
     spec = {
         "scenario": scenario.name,
         "subject": subject,
         "seed": seed,
-        "calls": scenario.calls,
-        "cap": scenario.cap,
-        "addresses": {region: list(cloud.address(region)) for region in cloud.regions},
+        "quick": quick,
+        "calls": calls,
+        "cap": cap,
+        "cloud": cloud.describe(),
     }
-    completed = subprocess.run(
-        [sys.executable, "-m", "resilient_cloud.bench.worker", json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        timeout=scenario.cap + WORKER_GRACE,
-        env=_worker_environment(),
-        check=False,
-    )
-    if completed.returncode != 0 or not completed.stdout.strip():
-        raise RuntimeError(
-            f"benchmark worker for {scenario.name}/{subject} failed "
-            f"(exit {completed.returncode}):\n{completed.stderr[-2000:]}"
-        )
-    client_side = json.loads(completed.stdout.strip().splitlines()[-1])
-    server_requests = cloud.stats(REGION)["requests"]
-    cloud.clear_faults()
-    started = client_side["calls_started"]
+    measured = _in_worker(spec, timeout=scenario.cap + WORKER_GRACE)
+    by_region = {region: cloud.stats(region)["requests"] for region in cloud.regions}
+    _clear_faults(cloud)
+    server_requests = sum(by_region.values())
+    started = measured["calls_started"]
     return {
         "scenario": scenario.name,
         "subject": subject,
-        **client_side,
+        **measured,
         "server_requests": server_requests,
+        "requests_by_region": by_region,
         # In-flight calls at the cap would have sent more: a lower bound then.
         "amplification": server_requests / started if started else None,
-        "amplification_is_lower_bound": client_side["unfinished"] > 0,
-        "success_ratio": (
-            client_side["successes"] / client_side["calls_finished"]
-            if client_side["calls_finished"]
-            else None
-        ),
+        "amplification_is_lower_bound": measured["unfinished"] > 0,
     }
 
 
-def _create_table(region: str) -> None:
-    client = boto3.session.Session().client(
-        "dynamodb",
-        region_name=region,
-        use_ssl=False,
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+def _in_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Run one measurement in a fresh process; kill it if it overstays."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["resilient_cloud.bench.worker"])
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(
+        target=worker.child_main, args=(spec, _worker_environment(), sender), daemon=True
     )
-    client.create_table(
+    process.start()
+    sender.close()
+    try:
+        if not receiver.poll(timeout):
+            raise RuntimeError(f"benchmark worker for {spec['scenario']}/{spec['subject']} timed out")
+        status, payload = receiver.recv()
+    except EOFError:
+        raise RuntimeError(
+            f"benchmark worker for {spec['scenario']}/{spec['subject']} died "
+            f"(exit code {process.exitcode})"
+        ) from None
+    finally:
+        receiver.close()
+        process.join(5.0)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    if status != "ok":
+        raise RuntimeError(f"benchmark worker for {spec['scenario']}/{spec['subject']} failed:\n{payload}")
+    return payload
+
+
+def _clear_faults(cloud: FakeCloud) -> None:
+    cloud.clear_faults()
+    for region in cloud.regions:
+        cloud.set_tcp(region, "ok")
+
+
+def _fresh_state(cloud: FakeCloud, scenario: Scenario) -> None:
+    """Empty moto, no faults, then the data every scenario reads, in every region."""
+    _clear_faults(cloud)
+    cloud.reset_state()
+    with cloud.resolver():
+        for region in cloud.regions:
+            _create_data(region, with_objects=scenario.load.slow_share > 0)
+    cloud.reset_stats()
+
+
+def _create_data(region: str, with_objects: bool) -> None:
+    session = boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench")
+    config = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    ddb = session.client("dynamodb", region_name=region, use_ssl=False, config=config)
+    ddb.create_table(
         TableName=TABLE,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    client.put_item(TableName=TABLE, Item={"pk": {"S": "item-1"}, "v": {"N": "1"}})
+    ddb.put_item(TableName=TABLE, Item={**KEY, "v": {"N": "1"}})
+    if with_objects and region == PRIMARY:
+        s3 = session.client("s3", region_name=region, use_ssl=False, config=config)
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key=OBJECT, Body=b"x" * 1024)
 
 
 def _worker_environment() -> dict[str, str]:

@@ -1,39 +1,114 @@
-"""What each benchmark scenario does to the fake cloud, and the load it offers."""
+"""What each benchmark scenario does to the fake cloud, and the load it offers.
+
+A scenario is a load (closed loop: a number of calls from a few threads; or
+open loop: calls arriving at a fixed rate whatever happens, as real traffic
+does) and a timeline of steps that change the fake cloud while it runs.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 TABLE = "bench"
-REGION = "us-east-1"
+PRIMARY = "us-east-1"
+FALLBACK = "us-west-2"
+
+
+@dataclass(frozen=True)
+class Step:
+    """At ``at`` seconds into the load, change the fake cloud.
+
+    ``kind`` "faults" takes ``Faults`` fields (an empty mapping clears them),
+    "dns" takes ``mode`` (and ``address_of``: a region whose server the name
+    should point at), "tcp" takes ``mode``.
+    """
+
+    at: float
+    kind: Literal["faults", "dns", "tcp"]
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    region: str = PRIMARY
+    service: str | None = "dynamodb"
+
+
+@dataclass(frozen=True)
+class Load:
+    """Closed loop (``rate`` None: ``threads`` callers, ``calls`` in all) or
+    open loop (``rate`` calls per second for ``duration`` seconds, run by a
+    pool of ``threads``)."""
+
+    calls: int = 200
+    threads: int = 16
+    rate: float | None = None
+    duration: float | None = None
+    #: Fraction of calls that go to the slow dependency (bulkhead scenario).
+    slow_share: float = 0.0
+
+    @property
+    def planned_calls(self) -> int:
+        if self.rate is None:
+            return self.calls
+        assert self.duration is not None
+        return int(self.rate * self.duration)
 
 
 @dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
-    #: Fault settings for the primary region (resilient_cloud.fakecloud.Faults fields).
-    faults: dict[str, Any] = field(default_factory=dict)
-    calls: int = 200
-    threads: int = 16
-    #: Seconds after which unfinished calls are abandoned and reported as such.
-    cap: float = 60.0
-    quick_calls: int | None = None
-    quick_cap: float | None = None
-    #: True when the scenario needs no network (canned answers in-process).
+    load: Load
+    quick_load: Load
+    #: Seconds after the load starts when unfinished calls are abandoned.
+    cap: float
+    quick_cap: float
+    steps: tuple[Step, ...] = ()
+    regions: tuple[str, ...] = (PRIMARY,)
+    connection: Literal["keep-alive", "close"] = "keep-alive"
+    #: When the fault is on, for success-in-window and time-to-recover.
+    window: tuple[float, float] | None = None
+    quick_window: tuple[float, float] | None = None
+    #: Connect and read timeouts every subject's client gets.
+    timeouts: tuple[float, float] = (2.0, 10.0)
+    #: Measured in-process with canned answers instead of against the cloud.
     offline: bool = False
 
-    def sized(
-        self, quick: bool, calls: int | None = None, cap: float | None = None
-    ) -> Scenario:
+    def sized(self, quick: bool, calls: int | None = None, cap: float | None = None) -> Scenario:
         """This scenario at the size of a quick or full run, or as overridden."""
-        if calls is None:
-            calls = (self.quick_calls or self.calls) if quick else self.calls
-        if cap is None:
-            cap = (self.quick_cap or self.cap) if quick else self.cap
-        return replace(self, calls=calls, cap=cap)
+        load = self.quick_load if quick else self.load
+        if calls is not None and load.rate is None:
+            load = replace(load, calls=calls)
+        elif calls is not None:  # open loop: the same duration, at the rate that makes `calls`
+            load = replace(load, rate=calls / (load.duration or 1.0))
+        window = self.quick_window if quick and self.quick_window else self.window
+        steps = self._scaled_steps(window) if window != self.window else self.steps
+        return replace(
+            self,
+            load=load,
+            cap=cap if cap is not None else (self.quick_cap if quick else self.cap),
+            window=window,
+            steps=steps,
+        )
 
+    def _scaled_steps(self, window: tuple[float, float] | None) -> tuple[Step, ...]:
+        """Move the steps that open and close the fault window onto ``window``."""
+        if window is None or self.window is None:
+            return self.steps
+        moved = {self.window[0]: window[0], self.window[1]: window[1]}
+        return tuple(replace(step, at=moved.get(step.at, step.at)) for step in self.steps)
+
+
+def _fault_window(
+    start: float, end: float, kind: Literal["faults", "dns", "tcp"], on: Mapping[str, Any],
+    off: Mapping[str, Any], region: str = PRIMARY, service: str | None = "dynamodb",
+) -> tuple[Step, ...]:
+    return (
+        Step(start, kind, on, region, service),
+        Step(end, kind, off, region, service),
+    )
+
+
+_OUTAGE = {"error_rate": 1.0, "error_kind": "InternalServerError"}
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
@@ -41,27 +116,124 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "outage",
             "the region answers 500 InternalServerError to every request",
-            faults={"error_rate": 1.0, "error_kind": "InternalServerError"},
-            calls=200,
+            load=Load(calls=200, threads=16),
+            quick_load=Load(calls=100, threads=16),
             cap=360.0,  # legacy DynamoDB waits ~25 s per failed call
-            quick_cap=30.0,
+            quick_cap=3.0,
+            steps=(Step(0.0, "faults", _OUTAGE),),
         ),
         Scenario(
             "transient",
             "10% of requests fail with 500 InternalServerError",
-            faults={"error_rate": 0.1, "error_kind": "InternalServerError"},
-            calls=3000,
+            load=Load(calls=3000, threads=16),
+            quick_load=Load(calls=400, threads=16),
             cap=240.0,
-            quick_calls=1000,
-            quick_cap=60.0,
+            quick_cap=3.0,
+            steps=(Step(0.0, "faults", {"error_rate": 0.1, "error_kind": "InternalServerError"}),),
+        ),
+        Scenario(
+            "throttle",
+            "30% of requests are throttled (ProvisionedThroughputExceededException)",
+            load=Load(calls=2000, threads=16),
+            quick_load=Load(calls=300, threads=16),
+            cap=240.0,
+            quick_cap=3.0,
+            steps=(
+                Step(0.0, "faults", {
+                    "error_rate": 0.3, "error_kind": "ProvisionedThroughputExceededException",
+                }),
+            ),
+        ),
+        Scenario(
+            "overload",
+            "capacity drops below the offered load for a while, then recovers",
+            load=Load(rate=60.0, duration=40.0, threads=128),
+            quick_load=Load(rate=60.0, duration=3.0, threads=128),
+            cap=60.0,
+            quick_cap=3.5,
+            # Normal capacity 90/s for 60/s offered; a dip to 20/s; back to 90/s.
+            # Queued requests outwait the 1 s client timeout, so retries pile up.
+            steps=(
+                Step(0.0, "faults", {"capacity": 90.0, "queue_timeout": 2.0}),
+                *_fault_window(
+                    10.0, 25.0, "faults",
+                    {"capacity": 20.0, "queue_timeout": 2.0},
+                    {"capacity": 90.0, "queue_timeout": 2.0},
+                ),
+            ),
+            window=(10.0, 25.0),
+            quick_window=(0.6, 2.0),
+            timeouts=(1.0, 1.0),
+        ),
+        Scenario(
+            "dns-empty",
+            "the DynamoDB record goes empty for a while; the server stays healthy "
+            "and every request opens a new connection",
+            load=Load(rate=40.0, duration=48.0, threads=64),
+            quick_load=Load(rate=40.0, duration=2.5, threads=64),
+            cap=55.0,
+            quick_cap=3.0,
+            connection="close",
+            # 30 s: longer than legacy DynamoDB's ~25 s of retries per call.
+            steps=_fault_window(8.0, 38.0, "dns", {"mode": "empty"}, {"mode": "ok"}),
+            window=(8.0, 38.0),
+            quick_window=(0.6, 1.8),
+        ),
+        *(
+            Scenario(
+                f"region-outage-{how}",
+                f"the primary region fails ({description}); {FALLBACK} holds the same data",
+                load=Load(rate=40.0, duration=48.0, threads=64),
+                quick_load=Load(rate=40.0, duration=2.5, threads=64),
+                cap=55.0,
+                quick_cap=3.0,
+                regions=(PRIMARY, FALLBACK),
+                connection=connection,
+                steps=_fault_window(8.0, 38.0, kind, on, off),
+                window=(8.0, 38.0),
+                quick_window=(0.6, 1.8),
+                timeouts=(1.0, 2.0),
+            )
+            for how, description, kind, on, off, connection in (
+                ("500", "500s to everything", "faults", _OUTAGE, {}, "keep-alive"),
+                # Empty DNS only hurts clients that open new connections.
+                ("dns", "its DNS record is empty", "dns", {"mode": "empty"}, {"mode": "ok"}, "close"),
+                ("down", "its server refuses connections", "tcp", {"mode": "refuse"}, {"mode": "ok"}, "keep-alive"),
+            )
+        ),
+        Scenario(
+            "bulkhead",
+            "half the calls go to a slow dependency (S3, +1 s per request) sharing one "
+            "16-thread pool with a healthy one (DynamoDB); latency counts time queued",
+            load=Load(rate=40.0, duration=20.0, threads=16, slow_share=0.5),
+            quick_load=Load(rate=40.0, duration=2.5, threads=16, slow_share=0.5),
+            cap=30.0,
+            quick_cap=3.0,
+            steps=(Step(0.0, "faults", {"latency": 1.0}, service="s3"),),
         ),
         Scenario(
             "overhead",
             "no network: canned answers; per-call cost against plain botocore",
-            calls=3000,
-            quick_calls=1000,
-            threads=1,
+            load=Load(calls=3000, threads=1),
+            quick_load=Load(calls=1000, threads=1),
+            cap=300.0,
+            quick_cap=60.0,
             offline=True,
         ),
     )
 }
+
+#: Names accepted on the command line that stand for several scenarios.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "region-outage": tuple(name for name in SCENARIOS if name.startswith("region-outage-")),
+}
+
+
+def expand(names: list[str]) -> list[str]:
+    """Scenario names with groups expanded, in the order given."""
+    expanded: list[str] = []
+    for name in names:
+        for member in GROUPS.get(name, (name,)):
+            if member not in expanded:
+                expanded.append(member)
+    return expanded

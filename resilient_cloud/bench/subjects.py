@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -12,35 +13,51 @@ from botocore.config import Config
 
 import resilient_cloud as rc
 
-Call = Callable[..., Any]
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """What every subject's client gets, so the comparison is fair."""
+
+    service: str
+    region: str
+    connect_timeout: float
+    read_timeout: float
+    pool_size: int
+    seed: int
+    fallback_regions: tuple[str, ...] = ()
 
 
-def _config(threads: int, retries: dict[str, Any] | None = None) -> Config:
-    # The same pool size and timeouts for every subject.
+def _config(spec: ClientSpec, retries: dict[str, Any] | None = None) -> Config:
     return Config(
         retries=retries,
-        max_pool_connections=max(10, threads),
-        connect_timeout=2,
-        read_timeout=10,
+        max_pool_connections=max(10, spec.pool_size),
+        connect_timeout=spec.connect_timeout,
+        read_timeout=spec.read_timeout,
     )
 
 
-def plain(mode: str | None) -> Callable[[str, int, int], Any]:
-    def make(region: str, threads: int, seed: int) -> Any:
+def plain(mode: str | None) -> Callable[[ClientSpec], Any]:
+    def make(spec: ClientSpec) -> Any:
         retries = {"mode": mode} if mode else None
         return boto3.session.Session().client(
-            "dynamodb", region_name=region, use_ssl=False, config=_config(threads, retries)
+            spec.service, region_name=spec.region, use_ssl=False, config=_config(spec, retries)
         )
 
     return make
 
 
-def resilient(region: str, threads: int, seed: int) -> Any:
-    session = rc.Session(policy=rc.Policy(random=random.Random(seed)))
-    return session.client("dynamodb", region_name=region, use_ssl=False, config=_config(threads))
+def resilient(spec: ClientSpec) -> Any:
+    session = rc.Session(policy=rc.Policy(random=random.Random(spec.seed)))
+    return session.client(
+        spec.service,
+        region_name=spec.region,
+        use_ssl=False,
+        config=_config(spec),
+        fallback_regions=spec.fallback_regions,
+    )
 
 
-def operation(client: Any, subject: str, name: str) -> Call:
+def operation(client: Any, subject: str, name: str) -> Callable[..., Any]:
     """The client's method ``name``, wrapped the way the subject calls it."""
     method = getattr(client, name)
     if subject != "tenacity-naive":
@@ -56,7 +73,7 @@ def operation(client: Any, subject: str, name: str) -> Call:
     )(method)
 
 
-SUBJECTS: dict[str, Callable[[str, int, int], Any]] = {
+SUBJECTS: dict[str, Callable[[ClientSpec], Any]] = {
     "legacy": plain(None),
     "standard": plain("standard"),
     "adaptive": plain("adaptive"),
@@ -64,4 +81,4 @@ SUBJECTS: dict[str, Callable[[str, int, int], Any]] = {
     "resilient": resilient,
 }
 
-DEFAULT_SUBJECTS = ("legacy", "standard", "resilient")
+DEFAULT_SUBJECTS = tuple(SUBJECTS)

@@ -1,107 +1,93 @@
 """One subject on one scenario, in a process of its own.
 
-A fresh process gives every subject fresh library state, and killing it at
-the time cap stops every thread still retrying, so no traffic leaks into the
-next subject's counts. Prints one JSON line with what the client side saw.
+A fresh process gives every subject fresh library state (and fresh botocore
+clients), and leaving it at the time cap stops every thread still retrying,
+so no traffic leaks into the next subject's counts. Processes are forked from
+a multiprocessing fork server that has already imported boto3 and this
+package, which saves most of a second per run.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import os
-import sys
-import threading
 import time
+import traceback
+from dataclasses import replace
+from multiprocessing.connection import Connection
 from typing import Any
 
-from resilient_cloud.bench.scenarios import REGION, SCENARIOS, TABLE
-from resilient_cloud.bench.stats import percentile
-from resilient_cloud.bench.subjects import SUBJECTS, operation
-from resilient_cloud.fakecloud._resolver import Resolver
+from resilient_cloud.bench import metrics
+from resilient_cloud.bench.load import AttemptCounter, run_load
+from resilient_cloud.bench.scenarios import PRIMARY, SCENARIOS, TABLE
+from resilient_cloud.bench.subjects import SUBJECTS, ClientSpec, operation
+from resilient_cloud.bench.timeline import Timeline, apply
+from resilient_cloud.fakecloud import RemoteCloud
+
+KEY = {"pk": {"S": "item-1"}}
+BUCKET = "bench-objects"
+OBJECT = "object-1"
 
 
-class AttemptCounter:
-    """Counts the requests each calling thread sends (botocore's before-send)."""
-
-    def __init__(self, client: Any) -> None:
-        self._local = threading.local()
-        client.meta.events.register("before-send", self._count)
-
-    def _count(self, **kwargs: Any) -> None:
-        self._local.sent = getattr(self._local, "sent", 0) + 1
-
-    def take(self) -> int:
-        sent = getattr(self._local, "sent", 0)
-        self._local.sent = 0
-        return sent
+def _calls(spec: dict[str, Any], scenario: Any, counter: AttemptCounter) -> dict[str, Any]:
+    subject = spec["subject"]
+    client_spec = ClientSpec(
+        service="dynamodb",
+        region=PRIMARY,
+        connect_timeout=scenario.timeouts[0],
+        read_timeout=scenario.timeouts[1],
+        pool_size=scenario.load.threads,
+        seed=spec["seed"],
+        fallback_regions=tuple(scenario.regions[1:]),
+    )
+    ddb = SUBJECTS[subject](client_spec)
+    counter.attach(ddb)
+    get_item = operation(ddb, subject, "get_item")
+    calls = {"main": lambda: get_item(TableName=TABLE, Key=KEY)}
+    if scenario.load.slow_share:
+        s3 = SUBJECTS[subject](replace(client_spec, service="s3", fallback_regions=()))
+        counter.attach(s3)
+        get_object = operation(s3, subject, "get_object")
+        calls["slow"] = lambda: get_object(Bucket=BUCKET, Key=OBJECT)["Body"].read()
+    return calls
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
-    scenario = SCENARIOS[spec["scenario"]].sized(False, spec["calls"], spec["cap"])
-    addresses = {region: tuple(address) for region, address in spec["addresses"].items()}
-    Resolver(addresses).install()
-    client = SUBJECTS[spec["subject"]](REGION, scenario.threads, spec["seed"])
-    counter = AttemptCounter(client)
-    get_item = operation(client, spec["subject"], "get_item")
-    key = {"pk": {"S": "item-1"}}
-
-    lock = threading.Lock()
-    started = 0
-    records: list[tuple[float, float, bool, int]] = []
-    began = time.monotonic()
-    deadline = began + scenario.cap
-
-    def worker() -> None:
-        nonlocal started
-        while True:
-            with lock:
-                if started >= scenario.calls or time.monotonic() >= deadline:
-                    return
-                started += 1
-            t0 = time.monotonic()
-            try:
-                get_item(TableName=TABLE, Key=key)
-                ok = True
-            except Exception:
-                ok = False
-            t1 = time.monotonic()
-            with lock:
-                records.append((t0 - began, t1 - began, ok, counter.take()))
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(scenario.threads)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    elapsed = time.monotonic() - began
-    with lock:
-        finished = list(records)
-        started_calls = started
-    latencies = [end - start for start, end, _, _ in finished]
+    scenario = SCENARIOS[spec["scenario"]].sized(spec["quick"], spec["calls"], spec["cap"])
+    cloud = RemoteCloud(spec["cloud"])
+    cloud.resolver().install()
+    counter = AttemptCounter()
+    calls = _calls(spec, scenario, counter)
+    for step in scenario.steps:
+        if step.at <= 0:
+            apply(cloud, step)
+    started = time.monotonic()
+    timeline = Timeline(cloud, scenario.steps, scenario.regions, started)
+    timeline.start()
+    result = run_load(scenario.load, calls, counter, scenario.cap, started)
+    timeline.stop()
     return {
-        "calls_planned": scenario.calls,
-        "calls_started": started_calls,
-        "calls_finished": len(finished),
-        "unfinished": started_calls - len(finished),
-        "not_started": scenario.calls - started_calls,
-        "successes": sum(ok for _, _, ok, _ in finished),
-        "p50": percentile(latencies, 50),
-        "p99": percentile(latencies, 99),
-        "attempts_per_finished_call": (
-            sum(sent for *_, sent in finished) / len(finished) if finished else None
-        ),
-        "elapsed": elapsed,
-        "timeline": [(round(s, 4), round(e, 4), ok) for s, e, ok, _ in finished],
+        **metrics.summarize(result.records, result.submitted, result.planned, scenario.window),
+        "elapsed": result.elapsed,
+        "timeline": metrics.timeline(result.records, timeline.samples, result.elapsed),
+        "dns_lookups": cloud.resolver().lookups(),
+        "step_errors": timeline.errors,
     }
 
 
-def main() -> None:
-    result = run(json.loads(sys.argv[1]))
-    sys.stdout.write(json.dumps(result) + "\n")
-    sys.stdout.flush()
-    # Threads still inside a retry loop past the cap must not keep sending.
-    os._exit(0)
-
-
-if __name__ == "__main__":
-    main()
+def child_main(spec: dict[str, Any], environment: dict[str, str], answer: Connection) -> None:
+    """Entry point in a process forked for one run: measure, answer, exit."""
+    os.environ.clear()
+    os.environ.update(environment)
+    # The library's warnings (a budget running dry) are part of what is
+    # measured, not output: keep them off the benchmark's console.
+    logging.getLogger("resilient_cloud").addHandler(logging.NullHandler())
+    logging.getLogger("resilient_cloud").propagate = False
+    try:
+        answer.send(("ok", run(spec)))
+    except BaseException as error:  # reported to the parent, which raises it
+        answer.send(("error", "".join(traceback.format_exception(error))))
+    finally:
+        answer.close()
+        # Threads still inside a retry loop past the cap must not keep sending.
+        os._exit(0)

@@ -51,3 +51,39 @@ def test_bench_list_and_bad_input() -> None:
         capture_output=True, text=True, check=False,
     )
     assert bad_calls.returncode == 2 and "must be >= 1" in bad_calls.stderr
+
+
+def run_bench(tmp_path, *args: str) -> dict:
+    out = tmp_path / "bench.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "resilient_cloud._cli", "bench", *args, "--json", str(out)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return {(r["scenario"], r.get("subject")): r for r in json.loads(out.read_text())["results"]}
+
+
+def test_time_phased_scenario_with_timelines_and_plot(tmp_path) -> None:
+    plot = tmp_path / "timeline.png"
+    rows = run_bench(tmp_path, "dns-empty", "--quick", "--subject", "legacy", "--plot", str(plot))
+    legacy = rows[("dns-empty", "legacy")]
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    assert legacy["step_errors"] == []
+    # Every request opens a connection, so every attempt in the window needed a
+    # fresh lookup, and those lookups failed.
+    lookups = legacy["dns_lookups"]["us-east-1"]["dynamodb"]
+    assert lookups.get("empty", 0) > 0
+    assert legacy["attempts_per_finished_call"] > 1.0
+    assert sum(legacy["timeline"]["offered"]) > 0 and len(legacy["timeline"]["t"]) >= 4
+
+
+def test_baselines_reproduce_botocores_known_behaviour(tmp_path) -> None:
+    """Legacy DynamoDB sends 10 requests per failing call; standard mode's
+    500-token quota per client caps its retries at 100 (5 tokens each)."""
+    legacy = run_bench(tmp_path, "outage", "--subject", "legacy", "--calls", "16", "--cap", "40")
+    row = legacy[("outage", "legacy")]
+    assert row["calls_finished"] == 16 and row["server_requests"] == 160
+    assert row["attempts_per_finished_call"] == 10.0
+    standard = run_bench(tmp_path, "outage", "--subject", "standard", "--calls", "200", "--cap", "60")
+    row = standard[("outage", "standard")]
+    assert row["calls_finished"] == 200 and row["server_requests"] == 300

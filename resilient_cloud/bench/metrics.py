@@ -1,0 +1,98 @@
+"""Turning call records into the figures a person compares."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from resilient_cloud.bench.load import CallRecord
+from resilient_cloud.bench.stats import percentile
+
+BUCKET = 0.5  # seconds per timeline point
+
+
+def summarize(
+    records: Sequence[CallRecord],
+    submitted: int,
+    planned: int,
+    window: tuple[float, float] | None,
+) -> dict[str, Any]:
+    main = [r for r in records if r.kind == "main"]
+    latencies = [r.end - r.submitted for r in main]
+    summary: dict[str, Any] = {
+        "calls_planned": planned,
+        "calls_started": submitted,
+        "calls_finished": len(records),
+        "unfinished": submitted - len(records),
+        "not_started": planned - submitted,
+        "successes": sum(r.ok for r in records),
+        "success_ratio": (sum(r.ok for r in main) / len(main)) if main else None,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "attempts_per_finished_call": (
+            sum(r.attempts for r in records) / len(records) if records else None
+        ),
+    }
+    if any(r.kind == "slow" for r in records):
+        slow = [r.end - r.submitted for r in records if r.kind == "slow"]
+        summary["slow_p99"] = percentile(slow, 99)
+    if window is not None:
+        summary.update(_window_figures(main, window))
+    return summary
+
+
+def _window_figures(main: Sequence[CallRecord], window: tuple[float, float]) -> dict[str, Any]:
+    start, end = window
+    inside = [r for r in main if start <= r.submitted < end]
+    # Time to recover: from the fault's end until the first call after which
+    # every call submitted succeeded.
+    after = sorted((r for r in main if r.submitted >= end), key=lambda r: r.submitted)
+    recovered_at = None
+    for index, record in enumerate(after):
+        if all(r.ok for r in after[index:]):
+            recovered_at = record.submitted
+            break
+    first_success_in_window = min(
+        (r.end for r in inside if r.ok and r.end >= start), default=None
+    )
+    return {
+        "window": [start, end],
+        "window_calls": len(inside),
+        "window_success_ratio": (sum(r.ok for r in inside) / len(inside)) if inside else None,
+        "first_success_after_fault": (
+            None if first_success_in_window is None else first_success_in_window - start
+        ),
+        "time_to_recover": None if recovered_at is None else max(0.0, recovered_at - end),
+    }
+
+
+def timeline(
+    records: Sequence[CallRecord],
+    request_samples: Sequence[tuple[float, int]],
+    elapsed: float,
+) -> dict[str, list[float]]:
+    """Per-bucket offered load, goodput (successes finished) and requests the
+    server saw, each per second."""
+    buckets = max(1, math.ceil(elapsed / BUCKET))
+    offered = [0.0] * buckets
+    goodput = [0.0] * buckets
+    for record in records:
+        if record.kind != "main":
+            continue
+        offered[min(buckets - 1, int(record.submitted / BUCKET))] += 1 / BUCKET
+        if record.ok:
+            goodput[min(buckets - 1, int(record.end / BUCKET))] += 1 / BUCKET
+    requests = [0.0] * buckets
+    previous_t, previous_n = 0.0, 0
+    for t, n in request_samples:
+        # The requests counted at t arrived since the previous sample.
+        index = min(buckets - 1, int((previous_t + t) / 2 / BUCKET))
+        requests[index] += (n - previous_n) / BUCKET
+        previous_t, previous_n = t, n
+    return {
+        "t": [round(i * BUCKET, 3) for i in range(buckets)],
+        "offered": offered,
+        "goodput": goodput,
+        "requests": requests,
+    }
