@@ -16,11 +16,14 @@ from typing import Any
 
 from resilient_cloud import hooks, testing
 from resilient_cloud._clock import SYSTEM_CLOCK, Clock, SystemClock
-from resilient_cloud._options import Policy, Retry, RetryBudget
+from resilient_cloud._health import EndpointHealth, health
+from resilient_cloud._options import Bulkhead, CircuitBreaker, Policy, Retry, RetryBudget
 from resilient_cloud._safety import Safety
 from resilient_cloud._session import Session
 from resilient_cloud._wrap import wrap
 from resilient_cloud.errors import (
+    BulkheadFullError,
+    CircuitOpenError,
     DeadlineExceededError,
     ResilienceError,
     StopDetails,
@@ -29,8 +32,13 @@ from resilient_cloud.errors import (
 )
 
 __all__ = [
+    "Bulkhead",
+    "BulkheadFullError",
+    "CircuitBreaker",
+    "CircuitOpenError",
     "Clock",
     "DeadlineExceededError",
+    "EndpointHealth",
     "Policy",
     "ResilienceError",
     "Retry",
@@ -42,6 +50,7 @@ __all__ = [
     "StopReason",
     "SystemClock",
     "__version__",
+    "health",
     "hooks",
     "stop_details",
     "testing",

@@ -12,7 +12,9 @@ from resilient_cloud.errors import StopDetails, StopReason
 if TYPE_CHECKING:
     from tenacity import RetryCallState
 
+    from resilient_cloud._breaker import CircuitBreakerState
     from resilient_cloud._budget import RetryBudgetState
+    from resilient_cloud._bulkhead import BulkheadState
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,10 @@ class Call:
     deadline_at: float | None
     budget: RetryBudgetState | None
     retry_unsafe: bool
+    breaker: CircuitBreakerState | None = None
+    bulkhead: BulkheadState | None = None
+    #: Where the call goes, for events and messages.
+    endpoint: str = ""
     #: Streams in the parameters and where they started; None when a
     #: stream cannot be rewound (so the call must not be retried).
     body_positions: list[tuple[Any, int]] | None = field(default_factory=list)
@@ -46,6 +52,8 @@ class Call:
     outcome: AttemptOutcome | None = None
     stop_reason: StopReason | None = None
     last_budget_cost: float = 0.0
+    #: The last attempt's error: a call the breaker stops mid-way ends with it.
+    last_error: BaseException | None = None
 
     def details(self, now: float) -> StopDetails:
         return StopDetails(

@@ -19,7 +19,10 @@ from resilient_cloud import hooks as _hooks
 from resilient_cloud._call import Call, call_of
 from resilient_cloud._clock import Clock
 from resilient_cloud._outcome import Exchange, classify
+from resilient_cloud._breaker import Admission, BreakerState, Transition
 from resilient_cloud.errors import (
+    BulkheadFullError,
+    CircuitOpenError,
     DeadlineExceededError,
     ResilienceError,
     StopReason,
@@ -54,16 +57,12 @@ class CallDriver:
     def run(self, call: Call, send: Send, api_params: Mapping[str, Any]) -> Any:
         params = _params_for_every_attempt(call, api_params)
         try:
-            # Most calls succeed at once: the first attempt runs outside
-            # tenacity, whose per-call set-up would cost as much as a tenth
-            # of botocore's own work. Only a failed call enters the loop.
-            first_error: Exception | None = None
+            self._admit_call(call)
             try:
-                result = self._attempt(call, send, params)
-            except Exception as error:
-                first_error = error
-            if first_error is not None:
-                result = self._retry_after(first_error, call, send, params)
+                result = self._attempts(call, send, params)
+            finally:
+                if call.bulkhead is not None:
+                    call.bulkhead.release()
         except BaseException as error:
             self._finish(call, succeeded=False, error=error)
             raise
@@ -72,6 +71,41 @@ class CallDriver:
         if isinstance(metadata, dict):
             metadata["RetryAttempts"] = call.attempts - 1
         return result
+
+    def _admit_call(self, call: Call) -> None:
+        """Deadline, then bulkhead: refuse the call before any request."""
+        now = self._clock.monotonic()
+        if call.deadline_at is not None and now >= call.deadline_at:
+            self._reject(call, StopReason.DEADLINE)
+            raise DeadlineExceededError(
+                **_where(call), cause="the deadline passed before any request was sent"
+            )
+        if call.bulkhead is None:
+            return
+        max_wait = call.bulkhead.options.max_wait
+        if call.deadline_at is not None:
+            max_wait = min(max_wait, call.deadline_at - now)
+        if not call.bulkhead.acquire(max_wait):
+            limit = call.bulkhead.options.max_concurrent
+            call.bulkhead = None  # nothing to release
+            self._reject(call, StopReason.BULKHEAD_FULL)
+            raise BulkheadFullError(
+                **_where(call), limit=limit,
+                cause=f"{limit} calls already in flight to {call.endpoint}",
+            )
+
+    def _attempts(self, call: Call, send: Send, params: dict[str, Any]) -> Any:
+        # Most calls succeed at once: the first attempt runs outside
+        # tenacity, whose per-call set-up would cost as much as a tenth of
+        # botocore's own work. Only a failed call enters the loop.
+        first_error: Exception | None = None
+        try:
+            return self._attempt(call, send, params)
+        except ResilienceError:
+            raise  # refused before sending: nothing to retry
+        except Exception as error:
+            first_error = error
+        return self._retry_after(first_error, call, send, params)
 
     def _retry_after(
         self, first_error: Exception, call: Call, send: Send, params: dict[str, Any]
@@ -96,15 +130,8 @@ class CallDriver:
 
     def _attempt(self, call: Call, send: Send, params: dict[str, Any]) -> Any:
         now = self._clock.monotonic()
+        admission = self._admit_attempt(call, now)
         if call.attempts == 0:
-            if call.deadline_at is not None and now >= call.deadline_at:
-                call.stop_reason = StopReason.DEADLINE
-                raise DeadlineExceededError(
-                    service=call.service,
-                    operation=call.operation.name,
-                    region=call.region,
-                    cause="the deadline passed before any request was sent",
-                )
             if call.budget is not None:
                 call.budget.record_first_attempt(now)
         else:
@@ -118,19 +145,80 @@ class CallDriver:
             return send(call.operation.name, dict(params))
         except BaseException as caught:
             error = caught
+            call.last_error = caught
             raise
         finally:
-            call.outcome = classify(error, CURRENT_EXCHANGE.get(), call.operation.model)
+            outcome = call.outcome = classify(error, CURRENT_EXCHANGE.get(), call.operation.model)
             CURRENT_EXCHANGE.reset(exchange_token)
+            ended = self._clock.monotonic()
+            if admission is not None:
+                assert call.breaker is not None
+                failure = f"{outcome.kind} ({outcome.error})" if outcome.error else outcome.kind
+                self._report(
+                    call, call.breaker.record(ended, admission, outcome.endpoint_failed, failure)
+                )
             if self._hooks:
                 self._emit(
                     _hooks.AttemptEnded,
                     call,
                     attempt=call.attempts,
-                    outcome=call.outcome.kind,
-                    error=call.outcome.error,
-                    duration=self._clock.monotonic() - now,
+                    outcome=outcome.kind,
+                    error=outcome.error,
+                    duration=ended - now,
                 )
+
+    def _admit_attempt(self, call: Call, now: float) -> Admission | None:
+        """Ask the breaker; refuse the attempt (and so the call) when open."""
+        breaker = call.breaker
+        if breaker is None:
+            return None
+        admission, transition = breaker.admit(now)
+        self._report(call, transition)
+        if admission.allowed:
+            return admission
+        call.stop_reason = StopReason.CIRCUIT_OPEN
+        if call.attempts and call.last_error is not None:
+            # Opened during our backoff: end with the last real error.
+            raise call.last_error
+        retry_after = breaker.retry_after(now)
+        self._reject(call, StopReason.CIRCUIT_OPEN, retry_after)
+        snapshot = breaker.snapshot(now)
+        raise CircuitOpenError(
+            **_where(call),
+            cause=(
+                f"circuit breaker for {call.endpoint} is open"
+                + (f"; next probe in {retry_after:.2f}s" if retry_after is not None else "")
+            ),
+            retry_after=retry_after,
+            last_failure=snapshot.last_failure,
+        )
+
+    def _report(self, call: Call, transition: Transition | None) -> None:
+        if transition is None:
+            return
+        level = logging.WARNING if transition.after is BreakerState.OPEN else logging.INFO
+        logger.log(
+            level,
+            "circuit breaker for %s: %s -> %s (%s)",
+            call.endpoint,
+            transition.before.value,
+            transition.after.value,
+            transition.reason,
+        )
+        if self._hooks:
+            self._emit(
+                _hooks.BreakerStateChanged,
+                call,
+                endpoint=call.endpoint,
+                before=transition.before.value,
+                after=transition.after.value,
+                reason=transition.reason,
+            )
+
+    def _reject(self, call: Call, reason: StopReason, retry_after: float | None = None) -> None:
+        call.stop_reason = reason
+        if self._hooks:
+            self._emit(_hooks.CallRejected, call, reason=reason, retry_after=retry_after)
 
     def _before_sleep(self, retry_state: RetryCallState) -> None:
         call = call_of(retry_state)
@@ -176,6 +264,10 @@ class CallDriver:
             service=call.service, operation=call.operation.name, region=call.region, **fields
         )
         _hooks.dispatch(self._hooks, event)
+
+
+def _where(call: Call) -> dict[str, str]:
+    return {"service": call.service, "operation": call.operation.name, "region": call.region}
 
 
 def _params_for_every_attempt(call: Call, api_params: Mapping[str, Any]) -> dict[str, Any]:

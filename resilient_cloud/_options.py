@@ -46,6 +46,26 @@ DEFAULT_BUDGET_TTL = 10.0
 # A throttled service asked us to slow down: its retries cost double.
 DEFAULT_THROTTLE_RETRY_COST = 2.0
 
+# Circuit breaker. Outcomes are counted per attempt, so the thresholds must
+# sit far above 10-20% transient errors (which retries absorb): half the
+# attempts failing (resilience4j's 50%) over at least 20 attempts in 10 s,
+# or 20 failures in a row (Envoy ejects after 5 consecutive 5xx, but with
+# 20% transient errors 5 in a row happen every few hundred attempts).
+DEFAULT_FAILURE_RATIO = 0.5
+DEFAULT_MINIMUM_ATTEMPTS = 20
+DEFAULT_CONSECUTIVE_FAILURES = 20
+DEFAULT_BREAKER_WINDOW = 10.0
+# Open for 5 s (Polly), doubling after each failed probe up to 60 s, with
+# equal jitter so clients that opened together do not probe together.
+DEFAULT_BREAK_DURATION = 5.0
+DEFAULT_MAX_BREAK_DURATION = 60.0
+DEFAULT_HALF_OPEN_PROBES = 1
+
+# Bulkhead: calls in flight to one endpoint from one process. 64 is far past
+# what botocore's default pool (10 connections) serves well; beyond it the
+# endpoint is slow and more callers only tie up threads. No queue: fail fast.
+DEFAULT_MAX_CONCURRENT = 64
+
 
 @dataclass(frozen=True, slots=True)
 class Retry:
@@ -132,8 +152,89 @@ class RetryBudget:
         return self.min_retries_per_second * self.ttl
 
 
+@dataclass(frozen=True, slots=True)
+class CircuitBreaker:
+    """Fail fast while an endpoint is failing, shared per endpoint.
+
+    Counts every attempt's outcome: server errors, throttling, connection,
+    DNS and timeout errors are failures; client errors (validation,
+    ResourceNotFound...) show a healthy endpoint. Opens when at least
+    ``failure_ratio`` of at least ``minimum_attempts`` attempts in ``window``
+    seconds failed, or after ``consecutive_failures`` in a row. While open,
+    calls are refused at once with :class:`~resilient_cloud.CircuitOpenError`.
+    After ``break_duration`` (doubling after each failed probe, at most
+    ``max_break_duration``, jittered) up to ``half_open_probes`` attempts
+    probe the endpoint: a success closes the breaker, a failure re-opens it.
+    """
+
+    failure_ratio: float = DEFAULT_FAILURE_RATIO
+    minimum_attempts: int = DEFAULT_MINIMUM_ATTEMPTS
+    consecutive_failures: int = DEFAULT_CONSECUTIVE_FAILURES
+    window: float = DEFAULT_BREAKER_WINDOW
+    break_duration: float = DEFAULT_BREAK_DURATION
+    max_break_duration: float = DEFAULT_MAX_BREAK_DURATION
+    half_open_probes: int = DEFAULT_HALF_OPEN_PROBES
+
+    def __post_init__(self) -> None:
+        problems = Problems("CircuitBreaker")
+        ratio = number(problems, "failure_ratio", self.failure_ratio)
+        if ratio is not None and not 0.0 < ratio <= 1.0:
+            problems.out_of_range("failure_ratio", "in (0, 1]", ratio)
+        for name in ("minimum_attempts", "consecutive_failures", "half_open_probes"):
+            value = integer(problems, name, getattr(self, name))
+            if value is not None and value < 1:
+                problems.out_of_range(name, ">= 1", value)
+        for name in ("window", "break_duration", "max_break_duration"):
+            value = seconds(problems, name, getattr(self, name))
+            if value is not None:
+                if value <= 0:
+                    problems.out_of_range(name, "> 0", value)
+                object.__setattr__(self, name, value)
+        if (
+            isinstance(self.break_duration, float)
+            and isinstance(self.max_break_duration, float)
+            and self.max_break_duration < self.break_duration
+        ):
+            problems.out_of_range(
+                "max_break_duration", f">= break_duration ({self.break_duration})",
+                self.max_break_duration,
+            )
+        problems.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True)
+class Bulkhead:
+    """A bound on calls in flight to one endpoint, shared by the process.
+
+    Past ``max_concurrent``, up to ``max_queue`` callers wait at most
+    ``max_wait`` seconds for a slot (never past the call's deadline); others
+    are refused at once with :class:`~resilient_cloud.BulkheadFullError`.
+    """
+
+    max_concurrent: int = DEFAULT_MAX_CONCURRENT
+    max_queue: int = 0
+    max_wait: float = 0.0
+
+    def __post_init__(self) -> None:
+        problems = Problems("Bulkhead")
+        limit = integer(problems, "max_concurrent", self.max_concurrent)
+        if limit is not None and limit < 1:
+            problems.out_of_range("max_concurrent", ">= 1", limit)
+        queue = integer(problems, "max_queue", self.max_queue)
+        if queue is not None and queue < 0:
+            problems.out_of_range("max_queue", ">= 0", queue)
+        wait = seconds(problems, "max_wait", self.max_wait)
+        if wait is not None:
+            if wait < 0:
+                problems.out_of_range("max_wait", ">= 0", wait)
+            object.__setattr__(self, "max_wait", wait)
+            if queue and not wait:
+                problems.out_of_range("max_wait", "> 0 when max_queue > 0", wait)
+        problems.raise_if_any()
+
+
 # Fields of the public contract whose mechanisms arrive in later releases.
-_NOT_YET_AVAILABLE = ("breaker", "bulkhead", "dns")
+_NOT_YET_AVAILABLE = ("dns",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +247,9 @@ class Policy:
         retry: how failed attempts are retried (:class:`Retry`); ``None``
             sends every call exactly once.
         budget: earned retries shared per endpoint (:class:`RetryBudget`).
-        breaker, bulkhead, dns: reserved for circuit breakers, bulkheads and
-            the DNS cache; only ``None`` is accepted in this release.
+        breaker: fail fast while an endpoint fails (:class:`CircuitBreaker`).
+        bulkhead: a bound on calls in flight per endpoint (:class:`Bulkhead`).
+        dns: reserved for the DNS cache; only ``None`` is accepted in this release.
         deadline: seconds (or a ``timedelta``) for the whole call, across
             attempts and backoff; ``None`` for no deadline. No backoff sleeps
             past it and no attempt starts after it; an attempt already in
@@ -161,8 +263,8 @@ class Policy:
 
     retry: Retry | None = field(default_factory=Retry)
     budget: RetryBudget | None = field(default_factory=RetryBudget)
-    breaker: None = None
-    bulkhead: None = None
+    breaker: CircuitBreaker | None = field(default_factory=CircuitBreaker)
+    bulkhead: Bulkhead | None = field(default_factory=Bulkhead)
     dns: None = None
     deadline: float | datetime.timedelta | None = None
     hooks: tuple[Hook, ...] = ()
@@ -174,6 +276,8 @@ class Policy:
         problems = Problems("Policy")
         _check_instance(problems, "retry", self.retry, Retry)
         _check_instance(problems, "budget", self.budget, RetryBudget)
+        _check_instance(problems, "breaker", self.breaker, CircuitBreaker)
+        _check_instance(problems, "bulkhead", self.bulkhead, Bulkhead)
         for name in _NOT_YET_AVAILABLE:
             if getattr(self, name) is not None:
                 problems.wrong_type(

@@ -49,8 +49,22 @@ class AttemptOutcome:
     def succeeded(self) -> bool:
         return self.kind == "success"
 
+    @property
+    def endpoint_failed(self) -> bool | None:
+        """What this attempt says about the endpoint's health, for the
+        circuit breaker: True (server error, throttling, connection, DNS or
+        timeout), False (it answered, even with a client error), or None (the
+        failure was ours: nothing was sent, or the caller interrupted)."""
+        if self.kind in _HEALTHY_KINDS:
+            return False
+        if self.kind in _SILENT_KINDS:
+            return None
+        return True
+
 
 SUCCESS = AttemptOutcome("success")
+_HEALTHY_KINDS = frozenset({"success", "client-error"})
+_SILENT_KINDS = frozenset({"not-sent", "error", "interrupted"})
 
 
 @dataclass(slots=True)

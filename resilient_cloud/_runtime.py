@@ -6,7 +6,9 @@ from typing import Any
 
 from resilient_cloud._botocore import operations
 from resilient_cloud._botocore.client import configured_retries
+from resilient_cloud._breaker import CircuitBreakerState
 from resilient_cloud._budget import RetryBudgetState
+from resilient_cloud._bulkhead import BulkheadState
 from resilient_cloud._call import Call, Operation
 from resilient_cloud._driver import CallDriver, Send
 from resilient_cloud._options import DEFAULT_MAX_ATTEMPTS, Policy
@@ -29,6 +31,7 @@ class ClientRuntime:
         self.service: str = self._service_model.service_name
         self.region: str = meta.region_name or ""
         self.endpoint = Endpoint.from_url(meta.partition, self.service, self.region, meta.endpoint_url)
+        self._endpoint_name = str(self.endpoint)
         self.retry_mode, configured_attempts = configured_retries(client)
         retry = policy.retry
         if retry is None:
@@ -40,6 +43,14 @@ class ClientRuntime:
             None
             if policy.budget is None
             else Key("budget", self.endpoint, policy.budget, policy.clock)
+        )
+        self._breaker_key = (
+            None
+            if policy.breaker is None
+            else Key("breaker", self.endpoint, policy.breaker, policy.clock)
+        )
+        self._bulkhead_key = (
+            None if policy.bulkhead is None else Key("bulkhead", self.endpoint, policy.bulkhead)
         )
         self._operations: dict[str, Operation] = {}
         self._driver = CallDriver(
@@ -60,16 +71,35 @@ class ClientRuntime:
             deadline_at=None if deadline is None else now + float(deadline),
             budget=self.budget(),
             retry_unsafe=self._retry_unsafe,
+            breaker=self.breaker(),
+            bulkhead=self.bulkhead(),
+            endpoint=self._endpoint_name,
         )
         return self._driver.run(call, send, api_params)
 
+    # The shared per-endpoint states (None when the mechanism is off). Looked
+    # up on every call, so a state evicted from the bounded registry is
+    # replaced for every client at once rather than split between them.
+
     def budget(self) -> RetryBudgetState | None:
-        """This endpoint's shared budget state (None when budgets are off)."""
-        if self._budget_key is None:
-            return None
         options = self.policy.budget
-        assert options is not None
+        if self._budget_key is None or options is None:
+            return None
         return REGISTRY.get(self._budget_key, lambda: RetryBudgetState(options))
+
+    def breaker(self) -> CircuitBreakerState | None:
+        options = self.policy.breaker
+        if self._breaker_key is None or options is None:
+            return None
+        return REGISTRY.get(
+            self._breaker_key, lambda: CircuitBreakerState(options, self.policy.random)
+        )
+
+    def bulkhead(self) -> BulkheadState | None:
+        options = self.policy.bulkhead
+        if self._bulkhead_key is None or options is None:
+            return None
+        return REGISTRY.get(self._bulkhead_key, lambda: BulkheadState(options))
 
     def _operation(self, name: str) -> Operation:
         operation = self._operations.get(name)

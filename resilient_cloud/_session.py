@@ -7,7 +7,10 @@ from typing import Any
 
 import boto3.session
 
+from resilient_cloud._botocore.client import runtime_of
+from resilient_cloud._health import EndpointHealth, health
 from resilient_cloud._options import Policy
+from resilient_cloud._registry import Endpoint
 from resilient_cloud._wrap import wrap
 
 
@@ -25,6 +28,8 @@ class Session(boto3.session.Session):
             raise TypeError(f"policy must be a resilient_cloud.Policy, not {type(policy).__name__}")
         super().__init__(*args, **kwargs)
         self.policy = policy if policy is not None else Policy()
+        # Endpoints of this session's clients, for health(); a handful.
+        self._endpoints: set[Endpoint] = set()
 
     def client(  # type: ignore[override]
         self,
@@ -43,7 +48,11 @@ class Session(boto3.session.Session):
         """
         client = super().client(service_name, *args, **kwargs)
         policy = policy if policy is not None else self.policy
-        return wrap(client, policy=policy, fallback_regions=fallback_regions)
+        wrap(client, policy=policy, fallback_regions=fallback_regions)
+        runtime = runtime_of(client)
+        if runtime is not None:
+            self._endpoints.add(runtime.endpoint)
+        return client
 
     def resource(  # type: ignore[override]
         self, service_name: str, *args: Any, policy: Policy | None = None, **kwargs: Any
@@ -53,6 +62,11 @@ class Session(boto3.session.Session):
         if policy is not None:
             wrap(resource.meta.client, policy=policy)
         return resource
+
+    def health(self) -> list[EndpointHealth]:
+        """Breaker, budget and bulkhead state of each endpoint this session's
+        clients have called (see :func:`resilient_cloud.health`)."""
+        return health(self._endpoints)
 
     def __repr__(self) -> str:
         return f"resilient_cloud.Session(region_name={self.region_name!r})"

@@ -34,7 +34,7 @@ class retry_if_safe_to_retry(retry_base):
     def __call__(self, retry_state: RetryCallState) -> bool:
         call = call_of(retry_state)
         outcome = call.outcome
-        if outcome is None or outcome.succeeded:
+        if outcome is None or outcome.succeeded or call.stop_reason is not None:
             return False
         if not outcome.retryable:
             call.stop_reason = StopReason.NOT_RETRYABLE
@@ -76,8 +76,9 @@ class wait_full_jitter(wait_base):
 
 
 class stop_when_spent(stop_base):
-    """Stop when attempts are spent, when the backoff would end past the
-    deadline, or when the retry budget cannot pay for one more attempt.
+    """Stop when attempts are spent, when the endpoint's breaker is open,
+    when the backoff would end past the deadline, or when the retry budget
+    cannot pay for one more attempt.
 
     Checked in that order; the budget is charged only when the retry will
     really happen, so a refused retry never costs tokens.
@@ -92,6 +93,9 @@ class stop_when_spent(stop_base):
             call.stop_reason = StopReason.ATTEMPTS_EXHAUSTED
             return True
         now = self.clock.monotonic()
+        if call.breaker is not None and call.breaker.retry_after(now) is not None:
+            call.stop_reason = StopReason.CIRCUIT_OPEN
+            return True
         if call.deadline_at is not None and now + retry_state.upcoming_sleep >= call.deadline_at:
             call.stop_reason = StopReason.DEADLINE
             return True

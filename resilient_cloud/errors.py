@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from botocore.exceptions import BotoCoreError
 
 __all__ = [
+    "BulkheadFullError",
+    "CircuitOpenError",
     "DeadlineExceededError",
     "ResilienceError",
     "StopDetails",
@@ -32,6 +34,8 @@ class StopReason(enum.Enum):
     NOT_RETRYABLE = "error is not retryable"
     UNSAFE_TO_RETRY = "unsafe operation may already have been applied"
     STREAM_NOT_SEEKABLE = "request body cannot be rewound"
+    CIRCUIT_OPEN = "circuit breaker open"
+    BULKHEAD_FULL = "bulkhead full"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +103,28 @@ class ResilienceError(BotoCoreError):
 
 class DeadlineExceededError(ResilienceError):
     """The call's deadline passed before any request could be sent."""
+
+
+class CircuitOpenError(ResilienceError):
+    """The endpoint's circuit breaker is open: no request was sent.
+
+    ``retry_after`` is the number of seconds until a probe may go;
+    ``last_failure`` describes the failure that last counted against the
+    endpoint (its kind and error code).
+    """
+
+    def __init__(
+        self, *, retry_after: float | None, last_failure: str | None, **fields: str
+    ) -> None:
+        super().__init__(**fields)
+        self.retry_after = retry_after
+        self.last_failure = last_failure
+
+
+class BulkheadFullError(ResilienceError):
+    """The endpoint already has as many calls in flight as its bulkhead
+    allows (``limit``): no request was sent."""
+
+    def __init__(self, *, limit: int, **fields: str) -> None:
+        super().__init__(**fields)
+        self.limit = limit

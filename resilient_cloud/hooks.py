@@ -24,7 +24,9 @@ from resilient_cloud.errors import StopReason
 __all__ = [
     "AttemptEnded",
     "AttemptStarted",
+    "BreakerStateChanged",
     "CallEnded",
+    "CallRejected",
     "Event",
     "Hook",
     "RetryScheduled",
@@ -85,7 +87,36 @@ class CallEnded:
     elapsed: float
 
 
-Event = Union[AttemptStarted, AttemptEnded, RetryScheduled, CallEnded]
+@dataclass(frozen=True, slots=True)
+class CallRejected:
+    """A call was refused before any request was sent: ``reason`` is
+    ``CIRCUIT_OPEN``, ``BULKHEAD_FULL`` or ``DEADLINE``; ``retry_after`` says
+    when an open breaker lets a probe through."""
+
+    service: str
+    operation: str
+    region: str
+    reason: StopReason
+    retry_after: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerStateChanged:
+    """An endpoint's circuit breaker changed state (``"closed"``, ``"open"``,
+    ``"half-open"``), and why."""
+
+    service: str
+    operation: str  # the call whose attempt caused the change
+    region: str
+    endpoint: str
+    before: str
+    after: str
+    reason: str
+
+
+Event = Union[
+    AttemptStarted, AttemptEnded, RetryScheduled, CallEnded, CallRejected, BreakerStateChanged
+]
 
 
 class Hook(Protocol):

@@ -56,9 +56,12 @@ def _window_figures(main: Sequence[CallRecord], window: tuple[float, float]) -> 
     first_success_in_window = min(
         (r.end for r in inside if r.ok and r.end >= start), default=None
     )
+    outside = [r for r in main if not start <= r.submitted < end]
     return {
         "window": [start, end],
         "window_calls": len(inside),
+        "window_p99": percentile([r.end - r.submitted for r in inside], 99),
+        "outside_p99": percentile([r.end - r.submitted for r in outside], 99),
         "window_success_ratio": (sum(r.ok for r in inside) / len(inside)) if inside else None,
         "first_success_after_fault": (
             None if first_success_in_window is None else first_success_in_window - start

@@ -27,6 +27,7 @@ _COLUMNS = (
     ("p50 s", "p50", ".3f"),
     ("p99 s", "p99", ".3f"),
     ("slow p99 s", "slow_p99", ".3f"),
+    ("p99 in fault s", "window_p99", ".3f"),
     ("success in fault", "window_success_ratio", ".2%"),
     ("1st success s", "first_success_after_fault", ".2f"),
     ("recovery s", "time_to_recover", ".2f"),

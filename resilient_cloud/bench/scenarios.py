@@ -72,6 +72,10 @@ class Scenario:
     timeouts: tuple[float, float] = (2.0, 10.0)
     #: Measured in-process with canned answers instead of against the cloud.
     offline: bool = False
+    #: Policy fields the ``resilient`` subject sets for this scenario, as a
+    #: user would (e.g. a bulkhead sized for their thread pool); the
+    #: description says so.
+    resilient_policy: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def sized(self, quick: bool, calls: int | None = None, cap: float | None = None) -> Scenario:
         """This scenario at the size of a quick or full run, or as overridden."""
@@ -121,6 +125,17 @@ SCENARIOS: dict[str, Scenario] = {
             cap=360.0,  # legacy DynamoDB waits ~25 s per failed call
             quick_cap=3.0,
             steps=(Step(0.0, "faults", _OUTAGE),),
+        ),
+        Scenario(
+            "outage-recovery",
+            "the region answers 500 to everything for 15 s, then recovers",
+            load=Load(rate=40.0, duration=40.0, threads=64),
+            quick_load=Load(rate=40.0, duration=2.5, threads=64),
+            cap=50.0,
+            quick_cap=3.0,
+            steps=_fault_window(8.0, 23.0, "faults", _OUTAGE, {}),
+            window=(8.0, 23.0),
+            quick_window=(0.6, 1.8),
         ),
         Scenario(
             "transient",
@@ -203,13 +218,17 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "bulkhead",
-            "half the calls go to a slow dependency (S3, +1 s per request) sharing one "
-            "16-thread pool with a healthy one (DynamoDB); latency counts time queued",
-            load=Load(rate=40.0, duration=20.0, threads=16, slow_share=0.5),
-            quick_load=Load(rate=40.0, duration=2.5, threads=16, slow_share=0.5),
-            cap=30.0,
-            quick_cap=3.0,
-            steps=(Step(0.0, "faults", {"latency": 1.0}, service="s3"),),
+            "half the calls go to S3, which turns slow (+1 s per request) halfway, "
+            "sharing one 16-thread pool with DynamoDB; latency counts time queued; "
+            "resilient sets Bulkhead(max_concurrent=4)",
+            load=Load(rate=40.0, duration=30.0, threads=16, slow_share=0.5),
+            quick_load=Load(rate=40.0, duration=3.0, threads=16, slow_share=0.5),
+            cap=40.0,
+            quick_cap=3.5,
+            steps=_fault_window(15.0, 30.0, "faults", {"latency": 1.0}, {}, service="s3"),
+            window=(15.0, 30.0),
+            quick_window=(1.2, 3.0),
+            resilient_policy={"bulkhead": {"max_concurrent": 4}},
         ),
         Scenario(
             "overhead",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -25,6 +26,8 @@ class ClientSpec:
     pool_size: int
     seed: int
     fallback_regions: tuple[str, ...] = ()
+    #: Policy fields for the resilient subject: {"bulkhead": {"max_concurrent": 4}}.
+    policy: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def _config(spec: ClientSpec, retries: dict[str, Any] | None = None) -> Config:
@@ -46,8 +49,12 @@ def plain(mode: str | None) -> Callable[[ClientSpec], Any]:
     return make
 
 
+_POLICY_FIELDS = {"retry": rc.Retry, "budget": rc.RetryBudget, "breaker": rc.CircuitBreaker, "bulkhead": rc.Bulkhead}
+
+
 def resilient(spec: ClientSpec) -> Any:
-    session = rc.Session(policy=rc.Policy(random=random.Random(spec.seed)))
+    fields = {name: _POLICY_FIELDS[name](**options) for name, options in spec.policy.items()}
+    session = rc.Session(policy=rc.Policy(random=random.Random(spec.seed), **fields))
     return session.client(
         spec.service,
         region_name=spec.region,

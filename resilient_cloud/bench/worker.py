@@ -39,6 +39,7 @@ def _calls(spec: dict[str, Any], scenario: Any, counter: AttemptCounter) -> dict
         pool_size=scenario.load.threads,
         seed=spec["seed"],
         fallback_regions=tuple(scenario.regions[1:]),
+        policy=scenario.resilient_policy,
     )
     ddb = SUBJECTS[subject](client_spec)
     counter.attach(ddb)

@@ -24,7 +24,7 @@ def fail_calls(client, calls: int) -> None:
 
 
 def test_budget_caps_amplification_in_a_total_outage(make_client) -> None:
-    client = make_client()
+    client = make_client(breaker=None)  # the budget alone
     script = ScriptedResponses(client, [], then=DDB_500)
     fail_calls(client, 200)
     # 200 first attempts earn 40 retries; the floor adds 10 per window; the
@@ -72,7 +72,7 @@ def test_throttling_spends_more_budget(make_client) -> None:
 
 def test_budget_is_thread_safe_under_concurrent_callers(make_client) -> None:
     budget = rc.RetryBudget(ratio=0.0, min_retries_per_second=2.0, ttl=10.0)  # 20 retries
-    client = make_client(budget=budget, retry=rc.Retry(wait=tenacity.wait_none()))
+    client = make_client(budget=budget, retry=rc.Retry(wait=tenacity.wait_none()), breaker=None)
     script = ScriptedResponses(client, [], then=DDB_500)
 
     def call(_: int) -> None:

@@ -43,8 +43,8 @@ def table(cloud):
         yield plain
 
 
-def resilient_client(budget=rc.RetryBudget(), **config):
-    policy = rc.Policy(clock=FakeClock(), random=random.Random(5), budget=budget)
+def resilient_client(budget=rc.RetryBudget(), breaker=rc.CircuitBreaker(), **config):
+    policy = rc.Policy(clock=FakeClock(), random=random.Random(5), budget=budget, breaker=breaker)
     session = rc.Session(region_name=REGION, policy=policy)
     return session.client("dynamodb", use_ssl=False, config=Config(**config) if config else None)
 
@@ -62,13 +62,27 @@ def test_reads_are_retried_through_injected_500s(cloud, table) -> None:
 
 
 def test_outage_amplification_is_capped_by_the_budget(cloud, table) -> None:
-    client = resilient_client()
+    client = resilient_client(breaker=None)  # the budget alone
     cloud.set_faults(REGION, Faults(error_rate=1.0), service="dynamodb")
     for _ in range(100):
         with pytest.raises(client.exceptions.InternalServerError):
             client.get_item(TableName=TABLE, Key={"pk": {"S": "1"}})
     # 100 calls earn 20 retries; the floor adds 10 per window.
     assert dynamodb_requests(cloud) <= 100 + 20 + 10
+
+
+def test_the_breaker_stops_sending_during_an_outage(cloud, table) -> None:
+    client = resilient_client()
+    cloud.set_faults(REGION, Faults(error_rate=1.0), service="dynamodb")
+    refused = 0
+    for _ in range(200):
+        try:
+            client.get_item(TableName=TABLE, Key={"pk": {"S": "1"}})
+        except rc.CircuitOpenError:
+            refused += 1
+        except ClientError:
+            pass
+    assert dynamodb_requests(cloud) <= 220 and refused >= 170
 
 
 def test_throttling_errors_are_retried_even_for_writes(cloud, table) -> None:

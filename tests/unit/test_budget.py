@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resilient_cloud import RetryBudget
-from resilient_cloud._budget import SLOTS, RetryBudgetState
+from resilient_cloud._budget import RetryBudgetState
+from resilient_cloud._window import SLOTS
 
 
 def test_reserve_allows_floor_retries_with_no_traffic() -> None:
@@ -54,7 +55,7 @@ def test_memory_is_fixed_whatever_the_rate() -> None:
     budget = RetryBudgetState(RetryBudget())
     for i in range(10_000):
         budget.record_first_attempt(i * 0.001)
-    assert len(budget._first_attempts) == SLOTS
+    assert len(budget._window._counts) == SLOTS
 
 
 def test_concurrent_withdrawals_never_overspend() -> None:

@@ -15,7 +15,12 @@ def test_defaults_are_documented_values() -> None:
     assert policy.retry == rc.Retry()
     assert policy.budget == rc.RetryBudget(ratio=0.2, min_retries_per_second=1.0, ttl=10.0)
     assert policy.deadline is None
-    assert policy.breaker is None and policy.bulkhead is None and policy.dns is None
+    assert policy.breaker == rc.CircuitBreaker(
+        failure_ratio=0.5, minimum_attempts=20, consecutive_failures=20, window=10.0,
+        break_duration=5.0, max_break_duration=60.0, half_open_probes=1,
+    )
+    assert policy.bulkhead == rc.Bulkhead(max_concurrent=64, max_queue=0, max_wait=0.0)
+    assert policy.dns is None
 
 
 def test_every_bad_field_in_one_message() -> None:
@@ -66,8 +71,24 @@ def test_deadline_accepts_timedelta_and_rejects_nonsense() -> None:
 
 
 def test_mechanisms_of_later_releases_only_accept_none() -> None:
-    with pytest.raises(TypeError, match="breaker must be None"):
+    with pytest.raises(TypeError, match="dns must be None"):
+        rc.Policy(dns=object())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="breaker must be a CircuitBreaker or None"):
         rc.Policy(breaker=object())  # type: ignore[arg-type]
+
+
+def test_breaker_and_bulkhead_validation_names_fields() -> None:
+    with pytest.raises(ValueError) as caught:
+        rc.CircuitBreaker(failure_ratio=0, minimum_attempts=0, break_duration=10, max_break_duration=5)
+    assert str(caught.value) == (
+        "invalid CircuitBreaker: failure_ratio must be in (0, 1], got 0.0; "
+        "minimum_attempts must be >= 1, got 0; "
+        "max_break_duration must be >= break_duration (10.0), got 5.0"
+    )
+    with pytest.raises(ValueError, match="max_wait must be > 0 when max_queue > 0"):
+        rc.Bulkhead(max_queue=4)
+    with pytest.raises(TypeError, match="max_concurrent must be an int"):
+        rc.Bulkhead(max_concurrent=2.5)  # type: ignore[arg-type]
 
 
 def test_operation_safety_accepts_enum_or_value_and_rejects_typos() -> None:

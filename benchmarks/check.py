@@ -1,0 +1,136 @@
+"""The figures each issue asks for, measured in one run and checked.
+
+    python benchmarks/check.py foundation [--seed 1] [--quick]   # issue 3
+    python benchmarks/check.py breakers   [--seed 1] [--quick]   # issue 5
+
+Runs the target's scenarios for its subjects on one fake cloud and one seed
+(the same runner as `resilient-cloud bench`), writes benchmarks/TARGET.json,
+prints the tables, then checks each target and exits 1 if one is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from resilient_cloud.bench import report, runner
+
+HERE = Path(__file__).resolve().parent
+Rows = dict[tuple[str, Any], dict[str, Any]]
+Check = tuple[str, bool, str]
+
+
+def _bound(row: dict[str, Any]) -> str:
+    return ">=" if row["amplification_is_lower_bound"] else ""
+
+
+def foundation(rows: Rows) -> list[Check]:
+    outage, outage_legacy = rows[("outage", "resilient")], rows[("outage", "legacy")]
+    transient = rows[("transient", "resilient")]
+    transient_legacy, transient_std = rows[("transient", "legacy")], rows[("transient", "standard")]
+    overhead = rows[("overhead", None)]
+    return [
+        (
+            "outage: resilient requests per call < 1.3",
+            outage["amplification"] < 1.3,
+            f"{outage['amplification']:.3f} (legacy {_bound(outage_legacy)}"
+            f"{outage_legacy['amplification']:.2f})",
+        ),
+        (
+            "transient: resilient success >= 99.9%",
+            transient["success_ratio"] >= 0.999,
+            f"{transient['success_ratio']:.4%} of {transient['calls_finished']}",
+        ),
+        (
+            "transient: requests per call within 2% of plain legacy's",
+            abs(transient["amplification"] / transient_legacy["amplification"] - 1) <= 0.02,
+            f"{transient['amplification']:.4f} vs {transient_legacy['amplification']:.4f}",
+        ),
+        (
+            "transient: p99 well under plain standard's (under half)",
+            transient["p99"] < transient_std["p99"] / 2,
+            f"{transient['p99']:.3f}s vs {transient_std['p99']:.3f}s",
+        ),
+        (
+            "overhead: resilient / plain botocore <= 1.10",
+            overhead["ratio"] <= 1.10,
+            f"{overhead['ratio']:.3f} (median of rounds; "
+            f"{overhead['ratio_min']:.3f}-{overhead['ratio_max']:.3f})",
+        ),
+    ]
+
+
+def breakers(rows: Rows) -> list[Check]:
+    outage, outage_legacy = rows[("outage", "resilient")], rows[("outage", "legacy")]
+    transient = rows[("transient", "resilient")]
+    recovery = rows[("outage-recovery", "resilient")]
+    bulkhead, bulkhead_legacy = rows[("bulkhead", "resilient")], rows[("bulkhead", "legacy")]
+    recovered = recovery["time_to_recover"]
+    return [
+        (
+            "outage: resilient requests per call <= 1.1",
+            outage["amplification"] <= 1.1,
+            f"{outage['amplification']:.3f} (legacy {_bound(outage_legacy)}"
+            f"{outage_legacy['amplification']:.2f})",
+        ),
+        (
+            "outage: median failing call <= 50 ms",
+            outage["p50"] <= 0.05,
+            f"{outage['p50'] * 1000:.2f} ms (legacy "
+            f"{(outage_legacy['p50'] or float('nan')):.1f} s)",
+        ),
+        (
+            "transient 10%: success >= 99.5% (the breaker stays closed)",
+            transient["success_ratio"] >= 0.995,
+            f"{transient['success_ratio']:.4%} of {transient['calls_finished']}",
+        ),
+        (
+            "outage-recovery: full success within a few (4) break intervals of 5 s",
+            recovered is not None and recovered <= 20.0,
+            f"{'never' if recovered is None else f'{recovered:.2f}s'} after the outage ended",
+        ),
+        (
+            "bulkhead: healthy p99 with the slow dependency <= 2x healthy p99 without",
+            bulkhead["window_p99"] <= 2 * bulkhead["outside_p99"],
+            f"{bulkhead['window_p99']:.3f}s vs {bulkhead['outside_p99']:.3f}s "
+            f"(legacy {bulkhead_legacy['window_p99']:.3f}s vs {bulkhead_legacy['outside_p99']:.3f}s)",
+        ),
+    ]
+
+
+TARGETS: dict[str, tuple[list[str], list[str], Callable[[Rows], list[Check]]]] = {
+    "foundation": (["outage", "transient", "overhead"], ["legacy", "standard", "resilient"], foundation),
+    "breakers": (["outage", "transient", "outage-recovery", "bulkhead"], ["legacy", "resilient"], breakers),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("target", choices=list(TARGETS))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", type=Path, help="default: benchmarks/TARGET.json")
+    args = parser.parse_args()
+    scenarios, subjects, checks = TARGETS[args.target]
+    console = Console(width=140)
+    run = runner.run(
+        scenarios, subjects, seed=args.seed, quick=args.quick,
+        progress=lambda message: console.print(f"... {message}"),
+    )
+    report.write_json(run, args.json or HERE / f"{args.target}.json")
+    report.render(run, console)
+    rows = {(r["scenario"], r.get("subject")): r for r in run["results"]}
+    failed = 0
+    for name, ok, detail in checks(rows):
+        failed += not ok
+        console.print(f"{'PASS' if ok else 'FAIL'}  {name}: {detail}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The health view: each endpoint's breaker, budget and bulkhead, for
+dashboards and debugging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from resilient_cloud._breaker import BreakerSnapshot, CircuitBreakerState
+from resilient_cloud._budget import RetryBudgetState
+from resilient_cloud._bulkhead import BulkheadSnapshot, BulkheadState
+from resilient_cloud._registry import REGISTRY, Endpoint, Key
+
+
+@dataclass(frozen=True)
+class EndpointHealth:
+    """One endpoint as this process sees it; a mechanism that is off (or not
+    used yet) is None. When several policies govern one endpoint, each
+    mechanism shows the state created last."""
+
+    endpoint: Endpoint
+    breaker: BreakerSnapshot | None
+    #: Retry tokens available right now.
+    budget_balance: float | None
+    bulkhead: BulkheadSnapshot | None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.breaker is not None:
+            data["breaker"]["state"] = self.breaker.state.value
+        return data
+
+
+def health(endpoints: Iterable[Endpoint] | None = None) -> list[EndpointHealth]:
+    """The health of every endpoint this process has called (or of ``endpoints``)."""
+    wanted = None if endpoints is None else set(endpoints)
+    states: dict[Endpoint, dict[str, tuple[Any, Any]]] = {}
+    for key, state in REGISTRY.items():
+        if not isinstance(key, Key):
+            continue
+        kind, endpoint = key.parts[0], key.parts[1]
+        if wanted is None or endpoint in wanted:
+            clock = key.parts[3] if len(key.parts) > 3 else None  # see ClientRuntime
+            states.setdefault(endpoint, {})[kind] = (state, clock)
+    return [
+        _endpoint_health(endpoint, kinds)
+        for endpoint, kinds in sorted(states.items(), key=lambda item: str(item[0]))
+    ]
+
+
+def _endpoint_health(endpoint: Endpoint, kinds: dict[str, tuple[Any, Any]]) -> EndpointHealth:
+    breaker: CircuitBreakerState | None
+    budget: RetryBudgetState | None
+    breaker, breaker_clock = kinds.get("breaker", (None, None))
+    budget, budget_clock = kinds.get("budget", (None, None))
+    bulkhead: BulkheadState | None = kinds.get("bulkhead", (None, None))[0]
+    return EndpointHealth(
+        endpoint=endpoint,
+        breaker=breaker.snapshot(breaker_clock.monotonic()) if breaker else None,
+        budget_balance=budget.balance(budget_clock.monotonic()) if budget else None,
+        bulkhead=bulkhead.snapshot() if bulkhead else None,
+    )
