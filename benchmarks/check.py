@@ -2,15 +2,18 @@
 
     python benchmarks/check.py foundation [--seed 1] [--quick]   # issue 3
     python benchmarks/check.py breakers   [--seed 1] [--quick]   # issue 5
+    python benchmarks/check.py breakers --from benchmarks/full-run.json
 
 Runs the target's scenarios for its subjects on one fake cloud and one seed
 (the same runner as `resilient-cloud bench`), writes benchmarks/TARGET.json,
 prints the tables, then checks each target and exits 1 if one is missed.
+With --from, checks a run already recorded by `resilient-cloud bench --json`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -115,15 +118,19 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", type=Path, help="default: benchmarks/TARGET.json")
+    parser.add_argument("--from", dest="recorded", type=Path, help="check this recorded run")
     args = parser.parse_args()
     scenarios, subjects, checks = TARGETS[args.target]
     console = Console(width=140)
-    run = runner.run(
-        scenarios, subjects, seed=args.seed, quick=args.quick,
-        progress=lambda message: console.print(f"... {message}"),
-    )
-    report.write_json(run, args.json or HERE / f"{args.target}.json")
-    report.render(run, console)
+    if args.recorded:
+        run = json.loads(args.recorded.read_text())
+    else:
+        run = runner.run(
+            scenarios, subjects, seed=args.seed, quick=args.quick,
+            progress=lambda message: console.print(f"... {message}"),
+        )
+        report.write_json(run, args.json or HERE / f"{args.target}.json")
+        report.render(run, console)
     rows = {(r["scenario"], r.get("subject")): r for r in run["results"]}
     failed = 0
     for name, ok, detail in checks(rows):

@@ -17,7 +17,13 @@ from typing import Any
 from resilient_cloud import hooks, testing
 from resilient_cloud._clock import SYSTEM_CLOCK, Clock, SystemClock
 from resilient_cloud._health import EndpointHealth, health
-from resilient_cloud._options import Bulkhead, CircuitBreaker, Policy, Retry, RetryBudget
+from resilient_cloud._options import (
+    Bulkhead,
+    CircuitBreaker,
+    Policy,
+    Retry,
+    RetryBudget,
+)
 from resilient_cloud._safety import Safety
 from resilient_cloud._session import Session
 from resilient_cloud._wrap import wrap

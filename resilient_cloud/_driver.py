@@ -16,10 +16,10 @@ from typing import Any
 from tenacity import RetryCallState, Retrying
 
 from resilient_cloud import hooks as _hooks
+from resilient_cloud._breaker import Admission, BreakerState, Transition
 from resilient_cloud._call import Call, call_of
 from resilient_cloud._clock import Clock
 from resilient_cloud._outcome import Exchange, classify
-from resilient_cloud._breaker import Admission, BreakerState, Transition
 from resilient_cloud.errors import (
     BulkheadFullError,
     CircuitOpenError,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol, Union
+from typing import Protocol
 
 from resilient_cloud.errors import StopReason
 
@@ -114,9 +114,9 @@ class BreakerStateChanged:
     reason: str
 
 
-Event = Union[
-    AttemptStarted, AttemptEnded, RetryScheduled, CallEnded, CallRejected, BreakerStateChanged
-]
+Event = (
+    AttemptStarted | AttemptEnded | RetryScheduled | CallEnded | CallRejected | BreakerStateChanged
+)
 
 
 class Hook(Protocol):

@@ -4,8 +4,7 @@ wrapper as many users write it, and resilient_cloud with its defaults."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -23,10 +23,10 @@ import string
 import threading
 import time
 import zlib
-from http import HTTPStatus
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
+from http import HTTPStatus
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs

@@ -37,7 +37,11 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from resilient_cloud.fakecloud._faults import FIRST_ON_CONNECTION, FaultMiddleware, Route
+from resilient_cloud.fakecloud._faults import (
+    FIRST_ON_CONNECTION,
+    FaultMiddleware,
+    Route,
+)
 from resilient_cloud.fakecloud._listener import DataListener
 from resilient_cloud.fakecloud._tcp import hold_connection, reset_connection
 

@@ -20,7 +20,6 @@ from resilient_cloud._botocore.events import retry_handler_id, take_over_retries
 from resilient_cloud.testing import ScriptedResponses
 
 from ..drivers.replies import DDB_500
-
 from .pins import PINS, Pin, digest
 
 

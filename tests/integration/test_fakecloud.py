@@ -12,23 +12,22 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from resilient_cloud.fakecloud import ERROR_KINDS, FakeCloud, Faults
 from resilient_cloud.fakecloud._resolver import Resolver, parse_host, region_of
+from tests.integration.helpers import ClientFactory, closing_clients, create_table
 
 REGIONS = ("us-east-1", "us-west-2")
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 TABLE = "items"
 
-ClientFactory = Callable[..., Any]
 
 
 # --------------------------------------------------------------------------
@@ -54,33 +53,8 @@ def cloud(module_cloud: FakeCloud) -> Iterator[FakeCloud]:
 
 @pytest.fixture
 def make_client() -> Iterator[ClientFactory]:
-    """boto3 clients over plain HTTP, closed at teardown (no socket left open)."""
-    made: list[Any] = []
-
-    def make(service: str, region: str = "us-east-1", config: Config | None = None) -> Any:
-        client = boto3.client(
-            service,
-            region_name=region,
-            use_ssl=False,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=config,
-        )
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
-
-
-def _create_table(ddb: Any) -> None:
-    ddb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    with closing_clients() as make:
+        yield make
 
 
 def _get(ddb: Any, pk: str = "1") -> dict[str, Any] | None:
@@ -233,7 +207,7 @@ def test_dynamodb_through_real_hostnames_with_state_per_region(
     west = make_client("dynamodb", "us-west-2")
     assert east.meta.endpoint_url == "http://dynamodb.us-east-1.amazonaws.com"
 
-    _create_table(east)
+    create_table(east, TABLE)
     east.put_item(TableName=TABLE, Item={"pk": {"S": "1"}, "v": {"S": "east"}})
     assert _get(east) == {"pk": {"S": "1"}, "v": {"S": "east"}}
 
@@ -241,7 +215,7 @@ def test_dynamodb_through_real_hostnames_with_state_per_region(
     with pytest.raises(ClientError) as excinfo:
         _get(west)
     assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException"
-    _create_table(west)
+    create_table(west, TABLE)
     assert _get(west) is None
     assert east.list_tables()["TableNames"] == [TABLE]
 
@@ -406,7 +380,7 @@ def test_latency_delays_each_request(cloud: FakeCloud, make_client: ClientFactor
 @pytest.mark.integration
 def test_injected_errors_never_reach_moto(cloud: FakeCloud, make_client: ClientFactory) -> None:
     ddb = make_client("dynamodb", "us-east-1", NO_RETRY)
-    _create_table(ddb)
+    create_table(ddb, TABLE)
     ddb.put_item(TableName=TABLE, Item={"pk": {"S": "1"}, "v": {"S": "before"}})
     cloud.reset_stats()
 
@@ -441,7 +415,7 @@ def test_keep_alive_reuses_one_connection(cloud: FakeCloud, make_client: ClientF
 @pytest.mark.integration
 def test_reset_state_wipes_moto_data(cloud: FakeCloud, make_client: ClientFactory) -> None:
     ddb = make_client("dynamodb", "us-west-2")
-    _create_table(ddb)
+    create_table(ddb, TABLE)
     cloud.reset_state("us-west-2")
     assert ddb.list_tables()["TableNames"] == []
 

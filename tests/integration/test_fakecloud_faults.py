@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import (
@@ -27,12 +26,19 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from resilient_cloud.fakecloud import DNS_MODES, TCP_MODES, FakeCloud, Faults, RemoteCloud
+from resilient_cloud.fakecloud import (
+    DNS_MODES,
+    TCP_MODES,
+    FakeCloud,
+    Faults,
+    RemoteCloud,
+)
 from resilient_cloud.fakecloud._capacity import SlotQueue
 from resilient_cloud.fakecloud._dns import EAI_NODATA
 from resilient_cloud.fakecloud._faults import FaultTable
 from resilient_cloud.fakecloud._resolver import Resolver
 from resilient_cloud.fakecloud._tcp import BLACKHOLE_LIMIT, hold_connection
+from tests.integration.helpers import ClientFactory, closing_clients, create_table
 
 REGIONS = ("us-east-1", "us-west-2")
 FAST = Config(
@@ -41,7 +47,6 @@ FAST = Config(
 TABLE = "items"
 DDB_HOST = "dynamodb.us-east-1.amazonaws.com"
 
-ClientFactory = Callable[..., Any]
 
 
 # --------------------------------------------------------------------------
@@ -70,33 +75,8 @@ def cloud(module_cloud: FakeCloud) -> Iterator[FakeCloud]:
 
 @pytest.fixture
 def make_client() -> Iterator[ClientFactory]:
-    """boto3 clients over plain HTTP, closed at teardown (no socket left open)."""
-    made: list[Any] = []
-
-    def make(service: str, region: str = "us-east-1", config: Config = FAST) -> Any:
-        client = boto3.client(
-            service,
-            region_name=region,
-            use_ssl=False,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=config,
-        )
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
-
-
-def _create_table(ddb: Any) -> None:
-    ddb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    with closing_clients(FAST) as make:
+        yield make
 
 
 def _put(ddb: Any, value: str, pk: str = "1") -> None:
@@ -414,7 +394,7 @@ def test_dns_address_mode_sends_a_region_to_another_server(
     cloud: FakeCloud, make_client: ClientFactory
 ) -> None:
     east = make_client("dynamodb", "us-east-1")
-    _create_table(east)
+    create_table(east, TABLE)
     cloud.reset_stats()
     cloud.resolver().reset_lookups()
 
@@ -456,7 +436,7 @@ def test_refuse_closes_the_port_and_pooled_connections_then_ok_reopens_it(
     cloud: FakeCloud, make_client: ClientFactory
 ) -> None:
     ddb = make_client("dynamodb")
-    _create_table(ddb)
+    create_table(ddb, TABLE)
     _put(ddb, "before")  # ddb now holds a kept-alive connection
     address = cloud.address("us-east-1")
 
@@ -485,7 +465,7 @@ def test_reset_reads_each_request_then_resets_mid_response(
     cloud: FakeCloud, make_client: ClientFactory
 ) -> None:
     ddb = make_client("dynamodb")
-    _create_table(ddb)
+    create_table(ddb, TABLE)
     cloud.reset_stats()
     cloud.set_tcp("us-east-1", "reset")
     for _ in range(2):
@@ -558,7 +538,7 @@ def test_capacity_sheds_a_burst_with_service_unavailable(
 ) -> None:
     calls, capacity = 60, 20.0
     ddb = make_client("dynamodb", config=FAST.merge(Config(max_pool_connections=calls)))
-    _create_table(ddb)
+    create_table(ddb, TABLE)
     _put(ddb, "x")
     cloud.reset_stats()
     cloud.set_faults(

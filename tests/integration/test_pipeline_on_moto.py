@@ -43,7 +43,10 @@ def table(cloud):
         yield plain
 
 
-def resilient_client(budget=rc.RetryBudget(), breaker=rc.CircuitBreaker(), **config):
+DEFAULT_BUDGET, DEFAULT_BREAKER = rc.RetryBudget(), rc.CircuitBreaker()
+
+
+def resilient_client(budget=DEFAULT_BUDGET, breaker=DEFAULT_BREAKER, **config):
     policy = rc.Policy(clock=FakeClock(), random=random.Random(5), budget=budget, breaker=breaker)
     session = rc.Session(region_name=REGION, policy=policy)
     return session.client("dynamodb", use_ssl=False, config=Config(**config) if config else None)
