@@ -127,6 +127,7 @@ def _run_subject(
     return {
         "scenario": scenario.name,
         "subject": subject,
+        "botocore": botocore.__version__,
         **measured,
         "server_requests": server_requests,
         "requests_by_region": by_region,

@@ -123,19 +123,19 @@ SCENARIOS: dict[str, Scenario] = {
             load=Load(calls=200, threads=16),
             quick_load=Load(calls=100, threads=16),
             cap=360.0,  # legacy DynamoDB waits ~25 s per failed call
-            quick_cap=3.0,
+            quick_cap=2.5,
             steps=(Step(0.0, "faults", _OUTAGE),),
         ),
         Scenario(
             "outage-recovery",
             "the region answers 500 to everything for 15 s, then recovers",
             load=Load(rate=40.0, duration=40.0, threads=64),
-            quick_load=Load(rate=40.0, duration=2.5, threads=64),
+            quick_load=Load(rate=40.0, duration=2.0, threads=64),
             cap=50.0,
-            quick_cap=3.0,
+            quick_cap=2.5,
             steps=_fault_window(8.0, 23.0, "faults", _OUTAGE, {}),
             window=(8.0, 23.0),
-            quick_window=(0.6, 1.8),
+            quick_window=(0.5, 1.4),
         ),
         Scenario(
             "transient",
@@ -143,7 +143,7 @@ SCENARIOS: dict[str, Scenario] = {
             load=Load(calls=3000, threads=16),
             quick_load=Load(calls=400, threads=16),
             cap=240.0,
-            quick_cap=3.0,
+            quick_cap=2.5,
             steps=(Step(0.0, "faults", {"error_rate": 0.1, "error_kind": "InternalServerError"}),),
         ),
         Scenario(
@@ -152,7 +152,7 @@ SCENARIOS: dict[str, Scenario] = {
             load=Load(calls=2000, threads=16),
             quick_load=Load(calls=300, threads=16),
             cap=240.0,
-            quick_cap=3.0,
+            quick_cap=2.5,
             steps=(
                 Step(0.0, "faults", {
                     "error_rate": 0.3, "error_kind": "ProvisionedThroughputExceededException",
@@ -163,9 +163,9 @@ SCENARIOS: dict[str, Scenario] = {
             "overload",
             "capacity drops below the offered load for a while, then recovers",
             load=Load(rate=60.0, duration=40.0, threads=128),
-            quick_load=Load(rate=60.0, duration=3.0, threads=128),
+            quick_load=Load(rate=60.0, duration=2.5, threads=128),
             cap=60.0,
-            quick_cap=3.5,
+            quick_cap=3.0,
             # Normal capacity 90/s for 60/s offered; a dip to 20/s; back to 90/s.
             # Queued requests outwait the 1 s client timeout, so retries pile up.
             steps=(
@@ -177,7 +177,7 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             window=(10.0, 25.0),
-            quick_window=(0.6, 2.0),
+            quick_window=(0.5, 1.8),
             timeouts=(1.0, 1.0),
         ),
         Scenario(
@@ -185,28 +185,28 @@ SCENARIOS: dict[str, Scenario] = {
             "the DynamoDB record goes empty for a while; the server stays healthy "
             "and every request opens a new connection",
             load=Load(rate=40.0, duration=48.0, threads=64),
-            quick_load=Load(rate=40.0, duration=2.5, threads=64),
+            quick_load=Load(rate=40.0, duration=2.0, threads=64),
             cap=55.0,
-            quick_cap=3.0,
+            quick_cap=2.5,
             connection="close",
             # 30 s: longer than legacy DynamoDB's ~25 s of retries per call.
             steps=_fault_window(8.0, 38.0, "dns", {"mode": "empty"}, {"mode": "ok"}),
             window=(8.0, 38.0),
-            quick_window=(0.6, 1.8),
+            quick_window=(0.5, 1.4),
         ),
         *(
             Scenario(
                 f"region-outage-{how}",
                 f"the primary region fails ({description}); {FALLBACK} holds the same data",
                 load=Load(rate=40.0, duration=48.0, threads=64),
-                quick_load=Load(rate=40.0, duration=2.5, threads=64),
+                quick_load=Load(rate=40.0, duration=2.0, threads=64),
                 cap=55.0,
-                quick_cap=3.0,
+                quick_cap=2.5,
                 regions=(PRIMARY, FALLBACK),
                 connection=connection,
                 steps=_fault_window(8.0, 38.0, kind, on, off),
                 window=(8.0, 38.0),
-                quick_window=(0.6, 1.8),
+                quick_window=(0.5, 1.4),
                 timeouts=(1.0, 2.0),
             )
             for how, description, kind, on, off, connection in (
@@ -217,17 +217,30 @@ SCENARIOS: dict[str, Scenario] = {
             )
         ),
         Scenario(
+            "blackhole",
+            "the region accepts connections but never answers for 15 s (a gray "
+            "failure only timeouts reveal); every subject gets 1 s connect/read timeouts",
+            load=Load(rate=20.0, duration=40.0, threads=128),
+            quick_load=Load(rate=20.0, duration=2.0, threads=64),
+            cap=50.0,
+            quick_cap=2.5,
+            steps=_fault_window(8.0, 23.0, "tcp", {"mode": "blackhole"}, {"mode": "ok"}),
+            window=(8.0, 23.0),
+            quick_window=(0.5, 1.4),
+            timeouts=(1.0, 1.0),
+        ),
+        Scenario(
             "bulkhead",
             "half the calls go to S3, which turns slow (+1 s per request) halfway, "
             "sharing one 16-thread pool with DynamoDB; latency counts time queued; "
             "resilient sets Bulkhead(max_concurrent=4)",
             load=Load(rate=40.0, duration=30.0, threads=16, slow_share=0.5),
-            quick_load=Load(rate=40.0, duration=3.0, threads=16, slow_share=0.5),
+            quick_load=Load(rate=40.0, duration=2.5, threads=16, slow_share=0.5),
             cap=40.0,
-            quick_cap=3.5,
+            quick_cap=3.0,
             steps=_fault_window(15.0, 30.0, "faults", {"latency": 1.0}, {}, service="s3"),
             window=(15.0, 30.0),
-            quick_window=(1.2, 3.0),
+            quick_window=(1.0, 2.5),
             resilient_policy={"bulkhead": {"max_concurrent": 4}},
         ),
         Scenario(

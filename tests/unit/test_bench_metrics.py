@@ -53,8 +53,8 @@ def test_slow_share_spreads_slow_calls_evenly() -> None:
 
 def test_quick_sizes_and_groups() -> None:
     overload = SCENARIOS["overload"].sized(quick=True)
-    assert overload.window == (0.6, 2.0)
-    assert [s.at for s in overload.steps] == [0.0, 0.6, 2.0]
+    assert overload.window == (0.5, 1.8)
+    assert [s.at for s in overload.steps] == [0.0, 0.5, 1.8]
     assert SCENARIOS["outage"].sized(quick=False, calls=10, cap=2.0).load.calls == 10
     assert expand(["outage", "region-outage"]) == [
         "outage", "region-outage-500", "region-outage-dns", "region-outage-down",
