@@ -186,3 +186,13 @@ def test_session_health_view(make_client) -> None:
     assert health.budget_balance is not None and health.bulkhead.limit == 64
     assert health.as_dict()["breaker"]["state"] == "open"
     assert {h.endpoint.service for h in rc.health()} == {"dynamodb", "s3"}
+
+
+def test_breaker_and_bulkhead_can_be_switched_off(make_client) -> None:
+    client = make_client(breaker=None, bulkhead=None, budget=None, retry=None)
+    script = ScriptedResponses(client, [], then=DDB_500)
+    for _ in range(50):
+        with pytest.raises(ClientError):  # never CircuitOpenError
+            get(client)
+    assert len(script) == 50
+    assert rc.health() == []  # no shared state was created
