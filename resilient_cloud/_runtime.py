@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from resilient_cloud._botocore import operations
 from resilient_cloud._botocore.client import configured_retries
@@ -18,6 +19,8 @@ from resilient_cloud._strategies import (
     stop_when_spent,
     wait_full_jitter,
 )
+
+T = TypeVar("T")
 
 
 class ClientRuntime:
@@ -39,19 +42,10 @@ class ClientRuntime:
         else:
             self.max_attempts = retry.max_attempts or configured_attempts or DEFAULT_MAX_ATTEMPTS
         self._retry_unsafe = retry is not None and retry.retry_unsafe
-        self._budget_key = (
-            None
-            if policy.budget is None
-            else Key("budget", self.endpoint, policy.budget, policy.clock)
-        )
-        self._breaker_key = (
-            None
-            if policy.breaker is None
-            else Key("breaker", self.endpoint, policy.breaker, policy.clock)
-        )
-        self._bulkhead_key = (
-            None if policy.bulkhead is None else Key("bulkhead", self.endpoint, policy.bulkhead)
-        )
+        # Registry keys: (kind, endpoint, options[, clock]); see _health.py.
+        self._budget_key = self._key("budget", policy.budget, policy.clock)
+        self._breaker_key = self._key("breaker", policy.breaker, policy.clock)
+        self._bulkhead_key = self._key("bulkhead", policy.bulkhead)
         self._operations: dict[str, Operation] = {}
         self._driver = CallDriver(
             clock=policy.clock,
@@ -68,7 +62,7 @@ class ClientRuntime:
             region=self.region,
             max_attempts=self.max_attempts,
             started_at=now,
-            deadline_at=None if deadline is None else now + float(deadline),
+            deadline_at=None if deadline is None else now + deadline,
             budget=self.budget(),
             retry_unsafe=self._retry_unsafe,
             breaker=self.breaker(),
@@ -82,24 +76,18 @@ class ClientRuntime:
     # replaced for every client at once rather than split between them.
 
     def budget(self) -> RetryBudgetState | None:
-        options = self.policy.budget
-        if self._budget_key is None or options is None:
-            return None
-        return REGISTRY.get(self._budget_key, lambda: RetryBudgetState(options))
+        return _shared(self._budget_key, lambda options: RetryBudgetState(options))
 
     def breaker(self) -> CircuitBreakerState | None:
-        options = self.policy.breaker
-        if self._breaker_key is None or options is None:
-            return None
-        return REGISTRY.get(
-            self._breaker_key, lambda: CircuitBreakerState(options, self.policy.random)
+        return _shared(
+            self._breaker_key, lambda options: CircuitBreakerState(options, self.policy.random)
         )
 
     def bulkhead(self) -> BulkheadState | None:
-        options = self.policy.bulkhead
-        if self._bulkhead_key is None or options is None:
-            return None
-        return REGISTRY.get(self._bulkhead_key, lambda: BulkheadState(options))
+        return _shared(self._bulkhead_key, lambda options: BulkheadState(options))
+
+    def _key(self, kind: str, options: Any, *scope: Any) -> Key | None:
+        return None if options is None else Key(kind, self.endpoint, options, *scope)
 
     def _operation(self, name: str) -> Operation:
         operation = self._operations.get(name)
@@ -116,6 +104,13 @@ class ClientRuntime:
             f"<ClientRuntime {self.endpoint} max_attempts={self.max_attempts} "
             f"retry_mode={self.retry_mode} fallback_regions={list(self.fallback_regions)}>"
         )
+
+
+def _shared(key: Key | None, factory: Callable[[Any], T]) -> T | None:
+    """The registry's state for ``key``, built from its options on first use."""
+    if key is None:
+        return None
+    return REGISTRY.get(key, lambda: factory(key.parts[2]))
 
 
 def _strategies(policy: Policy) -> dict[str, Any]:
