@@ -47,6 +47,6 @@ def write_png(run: dict[str, Any], path: Path) -> None:
         f"{' (quick)' if run['quick'] else ''}; shaded: fault window",
         fontsize=10,
     )
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.35 / len(rows)))  # room for the title
     figure.savefig(path, dpi=90)
     plt.close(figure)

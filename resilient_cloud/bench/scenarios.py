@@ -123,7 +123,7 @@ SCENARIOS: dict[str, Scenario] = {
             load=Load(calls=200, threads=16),
             quick_load=Load(calls=100, threads=16),
             cap=360.0,  # legacy DynamoDB waits ~25 s per failed call
-            quick_cap=2.5,
+            quick_cap=2.0,
             steps=(Step(0.0, "faults", _OUTAGE),),
         ),
         Scenario(
@@ -132,7 +132,7 @@ SCENARIOS: dict[str, Scenario] = {
             load=Load(rate=40.0, duration=40.0, threads=64),
             quick_load=Load(rate=40.0, duration=2.0, threads=64),
             cap=50.0,
-            quick_cap=2.5,
+            quick_cap=2.2,
             steps=_fault_window(8.0, 23.0, "faults", _OUTAGE, {}),
             window=(8.0, 23.0),
             quick_window=(0.5, 1.4),
@@ -143,7 +143,7 @@ SCENARIOS: dict[str, Scenario] = {
             load=Load(calls=3000, threads=16),
             quick_load=Load(calls=400, threads=16),
             cap=240.0,
-            quick_cap=2.5,
+            quick_cap=2.0,
             steps=(Step(0.0, "faults", {"error_rate": 0.1, "error_kind": "InternalServerError"}),),
         ),
         Scenario(
@@ -152,7 +152,7 @@ SCENARIOS: dict[str, Scenario] = {
             load=Load(calls=2000, threads=16),
             quick_load=Load(calls=300, threads=16),
             cap=240.0,
-            quick_cap=2.5,
+            quick_cap=2.0,
             steps=(
                 Step(0.0, "faults", {
                     "error_rate": 0.3, "error_kind": "ProvisionedThroughputExceededException",
@@ -163,9 +163,9 @@ SCENARIOS: dict[str, Scenario] = {
             "overload",
             "capacity drops below the offered load for a while, then recovers",
             load=Load(rate=60.0, duration=40.0, threads=128),
-            quick_load=Load(rate=60.0, duration=2.5, threads=128),
+            quick_load=Load(rate=60.0, duration=2.2, threads=128),
             cap=60.0,
-            quick_cap=3.0,
+            quick_cap=2.5,
             # Normal capacity 90/s for 60/s offered; a dip to 20/s; back to 90/s.
             # Queued requests outwait the 1 s client timeout, so retries pile up.
             steps=(
@@ -187,7 +187,7 @@ SCENARIOS: dict[str, Scenario] = {
             load=Load(rate=40.0, duration=48.0, threads=64),
             quick_load=Load(rate=40.0, duration=2.0, threads=64),
             cap=55.0,
-            quick_cap=2.5,
+            quick_cap=2.2,
             connection="close",
             # 30 s: longer than legacy DynamoDB's ~25 s of retries per call.
             steps=_fault_window(8.0, 38.0, "dns", {"mode": "empty"}, {"mode": "ok"}),
@@ -201,7 +201,7 @@ SCENARIOS: dict[str, Scenario] = {
                 load=Load(rate=40.0, duration=48.0, threads=64),
                 quick_load=Load(rate=40.0, duration=2.0, threads=64),
                 cap=55.0,
-                quick_cap=2.5,
+                quick_cap=2.2,
                 regions=(PRIMARY, FALLBACK),
                 connection=connection,
                 steps=_fault_window(8.0, 38.0, kind, on, off),
@@ -223,7 +223,7 @@ SCENARIOS: dict[str, Scenario] = {
             load=Load(rate=20.0, duration=40.0, threads=128),
             quick_load=Load(rate=20.0, duration=2.0, threads=64),
             cap=50.0,
-            quick_cap=2.5,
+            quick_cap=2.2,
             steps=_fault_window(8.0, 23.0, "tcp", {"mode": "blackhole"}, {"mode": "ok"}),
             window=(8.0, 23.0),
             quick_window=(0.5, 1.4),
@@ -235,12 +235,12 @@ SCENARIOS: dict[str, Scenario] = {
             "sharing one 16-thread pool with DynamoDB; latency counts time queued; "
             "resilient sets Bulkhead(max_concurrent=4)",
             load=Load(rate=40.0, duration=30.0, threads=16, slow_share=0.5),
-            quick_load=Load(rate=40.0, duration=2.5, threads=16, slow_share=0.5),
+            quick_load=Load(rate=40.0, duration=2.2, threads=16, slow_share=0.5),
             cap=40.0,
-            quick_cap=3.0,
+            quick_cap=2.5,
             steps=_fault_window(15.0, 30.0, "faults", {"latency": 1.0}, {}, service="s3"),
             window=(15.0, 30.0),
-            quick_window=(1.0, 2.5),
+            quick_window=(0.9, 2.2),
             resilient_policy={"bulkhead": {"max_concurrent": 4}},
         ),
         Scenario(
