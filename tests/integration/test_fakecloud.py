@@ -24,31 +24,13 @@ from resilient_cloud.fakecloud import ERROR_KINDS, FakeCloud, Faults
 from resilient_cloud.fakecloud._resolver import Resolver, parse_host, region_of
 from tests.integration.helpers import ClientFactory, closing_clients, create_table
 
-REGIONS = ("us-east-1", "us-west-2")
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 TABLE = "items"
-
 
 
 # --------------------------------------------------------------------------
 # Fixtures
 # --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def module_cloud() -> Iterator[FakeCloud]:
-    # One cloud per module: starting servers costs about a second.
-    with FakeCloud(regions=REGIONS) as cloud:
-        yield cloud
-
-
-@pytest.fixture
-def cloud(module_cloud: FakeCloud) -> Iterator[FakeCloud]:
-    module_cloud.clear_faults()
-    module_cloud.reset_stats()
-    module_cloud.reset_state()
-    with module_cloud.resolver():
-        yield module_cloud
 
 
 @pytest.fixture

@@ -38,9 +38,9 @@ from resilient_cloud.fakecloud._dns import EAI_NODATA
 from resilient_cloud.fakecloud._faults import FaultTable
 from resilient_cloud.fakecloud._resolver import Resolver
 from resilient_cloud.fakecloud._tcp import BLACKHOLE_LIMIT, hold_connection
+from tests.integration.conftest import REGIONS
 from tests.integration.helpers import ClientFactory, closing_clients, create_table
 
-REGIONS = ("us-east-1", "us-west-2")
 FAST = Config(
     retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=1, read_timeout=1
 )
@@ -48,29 +48,9 @@ TABLE = "items"
 DDB_HOST = "dynamodb.us-east-1.amazonaws.com"
 
 
-
 # --------------------------------------------------------------------------
 # Fixtures
 # --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def module_cloud() -> Iterator[FakeCloud]:
-    with FakeCloud(regions=REGIONS) as cloud:
-        yield cloud
-
-
-@pytest.fixture
-def cloud(module_cloud: FakeCloud) -> Iterator[FakeCloud]:
-    # Everything a test may leave behind: faults (TCP ones included), DNS
-    # faults and counts, stats, stored data.
-    module_cloud.clear_faults()
-    module_cloud.clear_dns()
-    module_cloud.resolver().reset_lookups()
-    module_cloud.reset_stats()
-    module_cloud.reset_state()
-    with module_cloud.resolver():
-        yield module_cloud
 
 
 @pytest.fixture

@@ -1,0 +1,31 @@
+"""Fixtures shared by the fake cloud's integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from resilient_cloud.fakecloud import FakeCloud
+
+REGIONS = ("us-east-1", "us-west-2")
+
+
+@pytest.fixture(scope="module")
+def module_cloud() -> Iterator[FakeCloud]:
+    # One cloud per module: starting servers costs about a second.
+    with FakeCloud(regions=REGIONS) as cloud:
+        yield cloud
+
+
+@pytest.fixture
+def cloud(module_cloud: FakeCloud) -> Iterator[FakeCloud]:
+    """The module's cloud with nothing left by an earlier test: faults (TCP
+    ones included), DNS faults and lookup counts, stats, stored data."""
+    module_cloud.clear_faults()
+    module_cloud.clear_dns()
+    module_cloud.resolver().reset_lookups()
+    module_cloud.reset_stats()
+    module_cloud.reset_state()
+    with module_cloud.resolver():
+        yield module_cloud
