@@ -1,4 +1,4 @@
-"""The benchmark's tables for people and JSON for machines."""
+"""The benchmark's tables for people (a terminal, or Markdown) and JSON for machines."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def _fmt(value: Any, spec: str, lower_bound: bool = False) -> str:
 
 
 # (header, key, format); a column shows only if some row of the scenario has the key.
-_COLUMNS = (
+COLUMNS = (
     ("calls", "calls_started", "d"),
     ("requests", "server_requests", "d"),
     ("amplification", "amplification", ".2f"),
@@ -28,6 +28,7 @@ _COLUMNS = (
     ("p99 s", "p99", ".3f"),
     ("slow p99 s", "slow_p99", ".3f"),
     ("p99 in fault s", "window_p99", ".3f"),
+    ("p99 outside s", "outside_p99", ".3f"),
     ("success in fault", "window_success_ratio", ".2%"),
     ("1st success s", "first_success_after_fault", ".2f"),
     ("recovery s", "time_to_recover", ".2f"),
@@ -42,31 +43,34 @@ def render(run: dict[str, Any], console: Console) -> None:
         f"Python {env['python']}, {env['cpus']} CPUs, seed {run['seed']}"
         f"{' (quick)' if run['quick'] else ''}"
     )
-    by_scenario: dict[str, list[dict[str, Any]]] = {}
-    for result in run["results"]:
-        by_scenario.setdefault(result["scenario"], []).append(result)
-    for scenario, rows in by_scenario.items():
+    for scenario, rows in _by_scenario(run).items():
         if "ratio" in rows[0]:
             _render_overhead(scenario, rows[0], console)
         else:
             _render_scenario(scenario, run["scenarios"][scenario], rows, console)
 
 
+def scenario_cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Headers and formatted cells of one scenario's rows (shared by both renderers)."""
+    columns = [c for c in COLUMNS if any(row.get(c[1]) is not None for row in rows)]
+    headers = ["subject", *(header for header, _, _ in columns), "unfinished"]
+    body = []
+    for row in rows:
+        lower = row["amplification_is_lower_bound"]
+        cells = [_fmt(row.get(key), spec, lower and key in _LOWER_BOUND_KEYS) for _, key, spec in columns]
+        body.append([row["subject"], *cells, str(row["unfinished"] + row["not_started"])])
+    return headers, body
+
+
 def _render_scenario(
     scenario: str, description: dict[str, Any], rows: list[dict[str, Any]], console: Console
 ) -> None:
     table = Table(title=f"{scenario}: {description['description']}", title_justify="left")
-    columns = [c for c in _COLUMNS if any(row.get(c[1]) is not None for row in rows)]
-    table.add_column("subject")
-    for header, _, _ in columns:
-        table.add_column(header, justify="right")
-    table.add_column("unfinished", justify="right")
-    for row in rows:
-        lower = row["amplification_is_lower_bound"]
-        cells = [
-            _fmt(row.get(key), spec, lower and key in _LOWER_BOUND_KEYS) for _, key, spec in columns
-        ]
-        table.add_row(row["subject"], *cells, str(row["unfinished"] + row["not_started"]))
+    headers, body = scenario_cells(rows)
+    for index, header in enumerate(headers):
+        table.add_column(header, justify="left" if index == 0 else "right")
+    for cells in body:
+        table.add_row(*cells)
     console.print(table)
 
 
@@ -83,6 +87,43 @@ def _render_overhead(scenario: str, row: dict[str, Any], console: Console) -> No
         f"{row['ratio_min']:.3f}-{row['ratio_max']:.3f}",
     )
     console.print(table)
+
+
+def _overhead_line(row: dict[str, Any]) -> str:
+    return (
+        f"resilient / plain botocore per-call cost: **{row['ratio']:.3f}** (median of rounds, "
+        f"{row['ratio_min']:.3f}-{row['ratio_max']:.3f}; {row['calls_per_subject']} calls each)"
+    )
+
+
+def markdown(run: dict[str, Any]) -> str:
+    """The whole run as Markdown: one table per scenario, figures as measured."""
+    env = run["environment"]
+    lines = [f"botocore {env['botocore']}, Python {env['python']}, {env['cpus']} CPUs, seed {run['seed']}", ""]
+    for scenario, rows in _by_scenario(run).items():
+        about = run["scenarios"][scenario]
+        lines.append(f"**{scenario}**: {about['description']}.")
+        if "ratio" in rows[0]:
+            lines += [_overhead_line(rows[0]), ""]
+            continue
+        load = f"{about['calls']} calls" + (
+            f" at {about['rate']:g}/s" if about["rate"] else f" from {about['threads']} threads"
+        )
+        window = f", fault {about['window'][0]:g}-{about['window'][1]:g} s" if about["window"] else ""
+        lines += [f"{load}{window}, cap {about['cap']:g} s.", ""]
+        headers, body = scenario_cells(rows)
+        lines.append("| " + " | ".join(headers) + " |")
+        lines.append("|---" * len(headers) + "|")
+        lines += ["| " + " | ".join(cells) + " |" for cells in body]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _by_scenario(run: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    by_scenario: dict[str, list[dict[str, Any]]] = {}
+    for result in run["results"]:
+        by_scenario.setdefault(result["scenario"], []).append(result)
+    return by_scenario
 
 
 def write_json(run: dict[str, Any], path: Path) -> None:
