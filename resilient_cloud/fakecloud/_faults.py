@@ -4,10 +4,10 @@ An injected error is answered here and never reaches moto, so faults cannot
 corrupt stored data. Error bodies and headers copy what the real services
 send, so botocore parses them exactly as it does in production.
 
-Control requests set faults and read stats; they are never counted or
-faulted. They arrive on the server's control listener
-(:meth:`FaultMiddleware.serve_control`), or on the data listener as
-``/_fakecloud/...`` addressed to the server's own IP.
+Control requests set faults and read stats; they arrive on the server's
+separate control listener (:meth:`FaultMiddleware.serve_control`), so they
+are never counted or faulted, and every request on the data listener (an S3
+key named ``_fakecloud/...`` included) goes to moto.
 """
 
 from __future__ import annotations
@@ -435,9 +435,6 @@ class FaultMiddleware:
 
     Args:
         app: the WSGI app to protect (moto's dispatcher).
-        control_host: the server's own IP; control and moto-admin requests on
-            the data listener must be addressed to it, so an S3 key named
-            ``_fakecloud/...`` under a bucket hostname still reaches moto.
         sleep: how latency and queue waits are waited (replaceable in unit tests).
         clock: monotonic seconds, for the capacity queues.
     """
@@ -446,12 +443,10 @@ class FaultMiddleware:
         self,
         app: WSGIApp,
         *,
-        control_host: str,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._app = app
-        self._control_host = control_host
         self._sleep = sleep
         self._clock = clock
         self.faults = FaultTable()
@@ -476,13 +471,6 @@ class FaultMiddleware:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if _host_name(environ) == self._control_host:
-            if path.startswith(CONTROL_PREFIX):
-                return self._control(environ, start_response)
-            if path.startswith("/moto-api"):  # moto's own admin API (reset)
-                return self._app(environ, start_response)
-
         service = service_of(environ)
         self.stats.arrived(service, bool(environ.get(FIRST_ON_CONNECTION)))
         decision = self.faults.decide(service, self._clock())

@@ -9,9 +9,7 @@ Two listeners on the same IP: the data port serves AWS traffic (and is what
 TCP faults close, reset or blackhole); the control port serves only the
 control API (faults, stats, TCP mode, moto's reset), so it keeps working
 whatever the data port suffers. Once both accept connections it prints two
-lines on stdout: the data port, then the control port (a reader of the first
-line alone still finds the data port, which also answers control requests
-addressed to the server's IP).
+lines on stdout: the data port, then the control port.
 
 It exits when its stdin reaches EOF, which happens when the parent closes the
 pipe or dies in any way, so no server outlives the FakeCloud that started it.
@@ -186,13 +184,13 @@ def _tcp_route(listener: DataListener) -> Route:
     return {"GET": lambda _: {"mode": listener.mode}, "POST": set_mode}
 
 
-def build_app(host: str, warm: Sequence[str] = ()) -> FaultMiddleware:
+def build_app(warm: Sequence[str] = ()) -> FaultMiddleware:
     """moto's dispatcher (as ``ThreadedMotoServer`` builds it) behind the faults."""
     dispatcher = DomainDispatcherApplication(create_backend_app)
     for service in warm:
         # Build the backend app now, not on the first (timed) request.
         dispatcher.app_instances[service] = create_backend_app(service)  # type: ignore[arg-type]
-    return FaultMiddleware(dispatcher, control_host=host)
+    return FaultMiddleware(dispatcher)
 
 
 def _exit_with_parent() -> None:
@@ -231,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if not args.no_parent_watch:
         _exit_with_parent()
-    app = build_app(args.host, [s for s in args.warm.split(",") if s])
+    app = build_app([s for s in args.warm.split(",") if s])
     handler = type("Handler", (DataHandler,), {"close_connections": args.connection == "close"})
     data = DataListener(
         args.host, args.port, app, handler, on_dropped=app.stats.dropped_connections

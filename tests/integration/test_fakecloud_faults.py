@@ -724,21 +724,24 @@ def test_bad_fault_input_raises_clear_errors(cloud: FakeCloud) -> None:
 
 
 @pytest.mark.integration
-def test_control_port_serves_no_aws_traffic_and_data_port_keeps_reserved_paths(
+def test_control_port_serves_no_aws_traffic_and_data_port_serves_no_control(
     cloud: FakeCloud,
 ) -> None:
     ip, control_port = cloud.control_address("us-east-1")
     _, data_port = cloud.address("us-east-1")
-    for port, host, expected in (
-        (control_port, DDB_HOST, 404),  # AWS traffic on the control port: refused
-        (data_port, ip, 200),  # the reserved path on the data port, addressed to the IP
-    ):
-        conn = http.client.HTTPConnection(ip, port, timeout=5)
-        try:
-            path = "/_fakecloud/health" if port == data_port else "/"
-            conn.request("GET", path, headers={"Host": host})
-            assert conn.getresponse().status == expected
-        finally:
-            conn.close()
+    conn = http.client.HTTPConnection(ip, control_port, timeout=5)
+    try:  # AWS traffic on the control port: refused, not counted
+        conn.request("GET", "/", headers={"Host": DDB_HOST})
+        assert conn.getresponse().status == 404
+    finally:
+        conn.close()
     assert cloud.stats("us-east-1")["requests"] == 0
+    conn = http.client.HTTPConnection(ip, data_port, timeout=5)
+    try:  # a control path on the data port is AWS traffic: it goes to moto
+        conn.request("GET", "/_fakecloud/health", headers={"Host": ip})
+        response = conn.getresponse()
+        assert b'"ok"' not in response.read()
+    finally:
+        conn.close()
+    assert cloud.stats("us-east-1")["requests"] == 1
 
