@@ -121,7 +121,7 @@ def _run_subject(
     }
     measured = _in_worker(spec, timeout=scenario.cap + WORKER_GRACE)
     by_region = {region: cloud.stats(region)["requests"] for region in cloud.regions}
-    _clear_faults(cloud)
+    cloud.clear_faults()  # TCP faults included
     server_requests = sum(by_region.values())
     started = measured["calls_started"]
     return {
@@ -167,15 +167,9 @@ def _in_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
     return payload
 
 
-def _clear_faults(cloud: FakeCloud) -> None:
-    cloud.clear_faults()
-    for region in cloud.regions:
-        cloud.set_tcp(region, "ok")
-
-
 def _fresh_state(cloud: FakeCloud, scenario: Scenario) -> None:
     """Empty moto, no faults, then the data every scenario reads, in every region."""
-    _clear_faults(cloud)
+    cloud.clear_faults()  # TCP faults included
     cloud.reset_state()
     with cloud.resolver():
         for region in cloud.regions:
