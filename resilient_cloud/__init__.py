@@ -20,6 +20,7 @@ from resilient_cloud._health import EndpointHealth, health
 from resilient_cloud._options import (
     Bulkhead,
     CircuitBreaker,
+    DnsCache,
     Policy,
     Retry,
     RetryBudget,
@@ -44,6 +45,7 @@ __all__ = [
     "CircuitOpenError",
     "Clock",
     "DeadlineExceededError",
+    "DnsCache",
     "EndpointHealth",
     "Policy",
     "ResilienceError",
@@ -75,4 +77,8 @@ def __getattr__(name: str) -> Any:
         from importlib.metadata import version
 
         return version("resilient-cloud")
+    if name == "aio":  # needs aiohttp: imported on first use only
+        import importlib
+
+        return importlib.import_module("resilient_cloud.aio")
     raise AttributeError(f"module 'resilient_cloud' has no attribute {name!r}")

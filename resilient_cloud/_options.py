@@ -7,7 +7,9 @@ from; ``docs/configuration.md`` repeats them with the reasoning.
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import random as _random
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -65,6 +67,29 @@ DEFAULT_HALF_OPEN_PROBES = 1
 # what botocore's default pool (10 connections) serves well; beyond it the
 # endpoint is slow and more callers only tie up threads. No queue: fail fast.
 DEFAULT_MAX_CONCURRENT = 64
+
+# DNS answer cache. getaddrinfo reports no TTL, so system answers stay fresh
+# 30 s (the JVM's default; AWS asks JVM users for 60 s or less). TTLs reported
+# by a DNS backend are clamped to [5 s, 300 s]: no name is asked for more than
+# once per 5 s per process, and no answer outlives 5 minutes unchecked.
+DEFAULT_DNS_TTL = 30.0
+DEFAULT_DNS_MIN_TTL = 5.0
+DEFAULT_DNS_MAX_TTL = 300.0
+# A last good answer is served for up to 6 hours after it expired while
+# lookups fail: the October 2025 empty record lasted ~2.5 h. RFC 8767
+# suggests 1 to 3 days; TLS still verifies every connection made with it.
+DEFAULT_DNS_MAX_STALE = 6 * 3600.0
+# Failures for names never resolved are remembered for 5 s, so a fleet does
+# not hammer a sick resolver with one query per new connection.
+DEFAULT_DNS_NEGATIVE_TTL = 5.0
+# A lookup waits at most 1 s for the refresh of an expired answer before it
+# takes the stale one (healthy resolvers answer in milliseconds); while
+# stale, each name is asked again in the background at most every 5 s.
+DEFAULT_DNS_REFRESH_TIMEOUT = 1.0
+DEFAULT_DNS_REFRESH_INTERVAL = 5.0
+# Distinct (name, port, family) answers kept per cache.
+DEFAULT_DNS_MAX_NAMES = 1024
+DNS_BACKENDS = ("system", "dnspython")
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,8 +258,80 @@ class Bulkhead:
         problems.raise_if_any()
 
 
-# Fields of the public contract whose mechanisms arrive in later releases.
-_NOT_YET_AVAILABLE = ("dns",)
+@dataclass(frozen=True, slots=True)
+class DnsCache:
+    """A per-process cache of DNS answers that serves the last good one when
+    lookups fail.
+
+    Answers are fresh for ``ttl`` seconds (``backend="system"``: getaddrinfo
+    reports no TTL) or for the TTL the DNS server gave, clamped to
+    ``[min_ttl, max_ttl]``. When a refresh fails (resolver error, timeout,
+    NXDOMAIN or an empty answer) the last good answer is served stale for up
+    to ``max_stale`` seconds past its expiry, while the name is asked again in
+    the background at most every ``refresh_interval`` seconds. A lookup waits
+    at most ``refresh_timeout`` seconds for a refresh before taking the stale
+    answer. Failures for names never resolved are cached ``negative_ttl``
+    seconds. Certificate verification is unchanged: only the address comes
+    from the cache.
+
+    Args:
+        backend: ``"system"`` (``socket.getaddrinfo``: ``/etc/hosts`` and the
+            platform's rules apply), ``"dnspython"`` (real TTLs, from the
+            servers in ``/etc/resolv.conf``; ``pip install
+            'resilient-cloud[dns]'``), or a configured ``dns.resolver.Resolver``.
+    """
+
+    ttl: float = DEFAULT_DNS_TTL
+    max_stale: float = DEFAULT_DNS_MAX_STALE
+    negative_ttl: float = DEFAULT_DNS_NEGATIVE_TTL
+    min_ttl: float = DEFAULT_DNS_MIN_TTL
+    max_ttl: float = DEFAULT_DNS_MAX_TTL
+    refresh_timeout: float = DEFAULT_DNS_REFRESH_TIMEOUT
+    refresh_interval: float = DEFAULT_DNS_REFRESH_INTERVAL
+    max_names: int = DEFAULT_DNS_MAX_NAMES
+    backend: Any = "system"
+
+    def __post_init__(self) -> None:
+        problems = Problems("DnsCache")
+        for name in ("ttl", "max_stale", "negative_ttl", "min_ttl", "max_ttl"):
+            value = seconds(problems, name, getattr(self, name))
+            if value is not None:
+                if value < 0:
+                    problems.out_of_range(name, ">= 0", value)
+                object.__setattr__(self, name, value)
+        for name in ("refresh_timeout", "refresh_interval"):
+            value = seconds(problems, name, getattr(self, name))
+            if value is not None:
+                if value <= 0:
+                    problems.out_of_range(name, "> 0", value)
+                object.__setattr__(self, name, value)
+        if (
+            isinstance(self.min_ttl, float)
+            and isinstance(self.max_ttl, float)
+            and self.max_ttl < self.min_ttl
+        ):
+            problems.out_of_range("max_ttl", f">= min_ttl ({self.min_ttl})", self.max_ttl)
+        names = integer(problems, "max_names", self.max_names)
+        if names is not None and names < 1:
+            problems.out_of_range("max_names", ">= 1", names)
+        _check_backend(problems, self.backend)
+        problems.raise_if_any()
+
+
+def _check_backend(problems: Problems, backend: Any) -> None:
+    if isinstance(backend, str):
+        if backend not in DNS_BACKENDS:
+            problems.out_of_range("backend", "'system', 'dnspython' or a dns.resolver.Resolver", backend)
+        elif backend == "dnspython" and importlib.util.find_spec("dns") is None:
+            problems.out_of_range(
+                "backend", "'system' unless dnspython is installed "
+                "(pip install 'resilient-cloud[dns]')", backend,
+            )
+        return
+    # A Resolver instance means dnspython is already imported.
+    resolver_module = sys.modules.get("dns.resolver")
+    if resolver_module is None or not isinstance(backend, resolver_module.Resolver):
+        problems.wrong_type("backend", "'system', 'dnspython' or a dns.resolver.Resolver", backend)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +346,8 @@ class Policy:
         budget: earned retries shared per endpoint (:class:`RetryBudget`).
         breaker: fail fast while an endpoint fails (:class:`CircuitBreaker`).
         bulkhead: a bound on calls in flight per endpoint (:class:`Bulkhead`).
-        dns: reserved for the DNS cache; only ``None`` is accepted in this release.
+        dns: cache DNS answers and serve the last good one when lookups
+            fail (:class:`DnsCache`); ``None`` leaves every lookup to urllib3.
         deadline: seconds (or a ``timedelta``) for the whole call, across
             attempts and backoff; ``None`` for no deadline. No backoff sleeps
             past it and no attempt starts after it; an attempt already in
@@ -265,7 +363,7 @@ class Policy:
     budget: RetryBudget | None = field(default_factory=RetryBudget)
     breaker: CircuitBreaker | None = field(default_factory=CircuitBreaker)
     bulkhead: Bulkhead | None = field(default_factory=Bulkhead)
-    dns: None = None
+    dns: DnsCache | None = field(default_factory=DnsCache)
     deadline: float | datetime.timedelta | None = None
     hooks: tuple[Hook, ...] = ()
     operation_safety: Mapping[str, Safety | str] = field(default_factory=dict)
@@ -278,11 +376,7 @@ class Policy:
         _check_instance(problems, "budget", self.budget, RetryBudget)
         _check_instance(problems, "breaker", self.breaker, CircuitBreaker)
         _check_instance(problems, "bulkhead", self.bulkhead, Bulkhead)
-        for name in _NOT_YET_AVAILABLE:
-            if getattr(self, name) is not None:
-                problems.wrong_type(
-                    name, "None (not available in this release)", getattr(self, name)
-                )
+        _check_instance(problems, "dns", self.dns, DnsCache)
         if self.deadline is not None:
             deadline = seconds(problems, "deadline", self.deadline)
             if deadline is not None:

@@ -11,6 +11,7 @@ from resilient_cloud._breaker import CircuitBreakerState
 from resilient_cloud._budget import RetryBudgetState
 from resilient_cloud._bulkhead import BulkheadState
 from resilient_cloud._call import Call, Operation
+from resilient_cloud._dns.cache import DnsAnswerCache, Requester, cache_for
 from resilient_cloud._driver import CallDriver, Send
 from resilient_cloud._options import DEFAULT_MAX_ATTEMPTS, Policy
 from resilient_cloud._registry import REGISTRY, Endpoint, Key
@@ -46,6 +47,11 @@ class ClientRuntime:
         self._budget_key = self._key("budget", policy.budget, policy.clock)
         self._breaker_key = self._key("breaker", policy.breaker, policy.clock)
         self._bulkhead_key = self._key("bulkhead", policy.bulkhead)
+        # The DNS cache is shared per (options, clock) and keyed by host name.
+        self.dns_cache: DnsAnswerCache | None = (
+            None if policy.dns is None else cache_for(policy.dns, policy.clock)
+        )
+        self.dns_requester = Requester(policy.hooks, self.service, self.region)
         self._operations: dict[str, Operation] = {}
         self._driver = CallDriver(
             clock=policy.clock,

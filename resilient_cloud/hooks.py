@@ -27,6 +27,9 @@ __all__ = [
     "BreakerStateChanged",
     "CallEnded",
     "CallRejected",
+    "DnsRecovered",
+    "DnsRefreshFailed",
+    "DnsStaleAnswerServed",
     "Event",
     "Hook",
     "RetryScheduled",
@@ -114,8 +117,49 @@ class BreakerStateChanged:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class DnsStaleAnswerServed:
+    """A new connection to ``host`` uses the last good DNS answer, which has
+    expired, because lookups fail (``reason``). ``stale_for``: seconds since
+    the first failed refresh (``time.time() - stale_for`` is the wall time it
+    started)."""
+
+    service: str
+    region: str
+    host: str
+    stale_for: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DnsRefreshFailed:
+    """A lookup of ``host`` failed: resolver error, timeout, NXDOMAIN or an
+    empty answer. ``stale_for`` is None when no good answer is left to serve
+    (the failure is then cached briefly and raised); ``background`` says the
+    lookup was a refresh no caller waited for."""
+
+    service: str
+    region: str
+    host: str
+    reason: str
+    stale_for: float | None
+    background: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DnsRecovered:
+    """``host`` resolves again after ``stale_for`` seconds on a stale answer;
+    the fresh answer replaced it."""
+
+    service: str
+    region: str
+    host: str
+    stale_for: float
+
+
 Event = (
     AttemptStarted | AttemptEnded | RetryScheduled | CallEnded | CallRejected | BreakerStateChanged
+    | DnsStaleAnswerServed | DnsRefreshFailed | DnsRecovered
 )
 
 

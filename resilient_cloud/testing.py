@@ -24,6 +24,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
+from resilient_cloud._dns.cache import clear_caches
 from resilient_cloud._registry import REGISTRY
 
 __all__ = ["FakeClock", "Reply", "ScriptedResponses", "reset"]
@@ -68,8 +69,10 @@ class FakeClock:
 
 
 def reset() -> None:
-    """Forget every shared per-endpoint state (budgets) in this process."""
+    """Forget every shared state in this process: the per-endpoint budgets,
+    breakers and bulkheads, and every cached DNS answer."""
     REGISTRY.clear()
+    clear_caches()
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,18 @@ and the Stubber behave as before. Wrapping again only replaces the runtime.
 from __future__ import annotations
 
 import inspect
+import logging
 import threading
 import weakref
 from typing import Any
 
 from botocore.client import BaseClient
 
+from resilient_cloud._botocore.dns import install_dns_cache
 from resilient_cloud._botocore.events import take_over_retries
 
 RUNTIME_ATTRIBUTE = "_resilient_cloud_runtime"
+logger = logging.getLogger("resilient_cloud")
 
 
 class ResilientClientMixin:
@@ -67,6 +70,11 @@ def check_sync_client(client: Any) -> None:
 def install(client: BaseClient, runtime: Any) -> None:
     """Put ``runtime`` on ``client`` (replacing any earlier one)."""
     take_over_retries(client)
+    if not install_dns_cache(client, runtime.dns_cache, runtime.dns_requester) and runtime.dns_cache:
+        logger.warning(
+            "DNS cache not installed on %s: its HTTP session (%s) is not botocore's URLLib3Session",
+            runtime.endpoint, type(client._endpoint.http_session).__name__,
+        )
     client.__dict__[RUNTIME_ATTRIBUTE] = runtime
     client.__class__ = _resilient_class(type(client))
 

@@ -20,7 +20,11 @@ def test_defaults_are_documented_values() -> None:
         break_duration=5.0, max_break_duration=60.0, half_open_probes=1,
     )
     assert policy.bulkhead == rc.Bulkhead(max_concurrent=64, max_queue=0, max_wait=0.0)
-    assert policy.dns is None
+    assert policy.dns == rc.DnsCache(
+        ttl=30.0, max_stale=6 * 3600.0, negative_ttl=5.0, min_ttl=5.0, max_ttl=300.0,
+        refresh_timeout=1.0, refresh_interval=5.0, max_names=1024, backend="system",
+    )
+    assert rc.Policy(dns=None).dns is None
 
 
 def test_every_bad_field_in_one_message() -> None:
@@ -70,11 +74,39 @@ def test_deadline_accepts_timedelta_and_rejects_nonsense() -> None:
         rc.Policy(deadline="10s")  # type: ignore[arg-type]
 
 
-def test_mechanisms_of_later_releases_only_accept_none() -> None:
-    with pytest.raises(TypeError, match="dns must be None"):
+def test_mechanisms_take_their_option_type_or_none() -> None:
+    with pytest.raises(TypeError, match="dns must be a DnsCache or None, not object"):
         rc.Policy(dns=object())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="breaker must be a CircuitBreaker or None"):
         rc.Policy(breaker=object())  # type: ignore[arg-type]
+
+
+def test_dns_cache_validation_names_fields() -> None:
+    with pytest.raises(ValueError) as caught:
+        rc.DnsCache(ttl=-1, refresh_timeout=0, min_ttl=60, max_ttl=10, max_names=0)
+    assert str(caught.value) == (
+        "invalid DnsCache: ttl must be >= 0, got -1.0; refresh_timeout must be > 0, got 0.0; "
+        "max_ttl must be >= min_ttl (60.0), got 10.0; max_names must be >= 1, got 0"
+    )
+    with pytest.raises(ValueError, match="backend must be 'system', 'dnspython' or a dns.resolver.Resolver"):
+        rc.DnsCache(backend="bind")
+    with pytest.raises(TypeError, match="backend must be 'system', 'dnspython' or a dns.resolver.Resolver"):
+        rc.DnsCache(backend=object())
+    with pytest.raises(TypeError, match="max_stale must be a number of seconds"):
+        rc.DnsCache(max_stale="6h")  # type: ignore[arg-type]
+    assert rc.DnsCache(max_stale=datetime.timedelta(hours=1)).max_stale == 3600.0
+    # ttl=0 is allowed: every lookup refreshes, and stale answers still cover failures.
+    assert rc.DnsCache(ttl=0).ttl == 0.0
+
+
+def test_dnspython_backend_needs_dnspython(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dns.resolver
+
+    assert rc.DnsCache(backend="dnspython").backend == "dnspython"
+    assert rc.DnsCache(backend=dns.resolver.Resolver(configure=False)).backend is not None
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(ValueError, match=r"pip install 'resilient-cloud\[dns\]'"):
+        rc.DnsCache(backend="dnspython")
 
 
 def test_breaker_and_bulkhead_validation_names_fields() -> None:

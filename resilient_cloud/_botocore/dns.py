@@ -1,0 +1,134 @@
+"""Connecting a botocore client's new connections through the DNS cache.
+
+botocore's ``URLLib3Session`` keeps a urllib3 ``PoolManager`` whose
+``pool_classes_by_scheme`` builds ``AWSHTTP(S)ConnectionPool``s, whose
+``ConnectionCls`` is ``AWSHTTP(S)Connection``. urllib3 2 resolves the host
+in ``HTTPConnection._new_conn``. We give the client's own manager pool
+subclasses whose connection class overrides ``_new_conn`` alone: the socket
+goes to an address from the cache, while the host name still drives SNI, the
+``Host`` header and certificate verification (``connect`` uses ``self.host``
+after ``_new_conn`` returns). Proxied connections (botocore's proxy managers
+keep the original classes) and IP-literal hosts resolve as before. Every
+attribute touched here is pinned in ``tests/drift``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from botocore.awsrequest import AWSHTTPConnectionPool, AWSHTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import allowed_gai_family
+from urllib3.util.timeout import _DEFAULT_TIMEOUT
+
+from resilient_cloud._dns.cache import DnsAnswerCache, Requester
+from resilient_cloud._dns.record import AddrInfo
+
+# The manager's classes before we replaced them, kept on the http session.
+_ORIGINAL_CLASSES = "_resilient_cloud_pool_classes"
+
+
+class CachedDnsConnectionMixin:
+    """``_new_conn`` of urllib3 2's ``HTTPConnection``, with the lookup
+    answered by the DNS cache; set ``dns_cache`` and ``dns_requester`` on a
+    subclass."""
+
+    dns_cache: DnsAnswerCache
+    dns_requester: Requester
+
+    def _new_conn(self) -> socket.socket:
+        conn: Any = self
+        if conn.proxy is not None or conn._tunnel_host is not None or _is_ip_literal(conn._dns_host):
+            return super()._new_conn()  # type: ignore[misc,no-any-return]
+        try:
+            addresses = self.dns_cache.lookup(
+                conn._dns_host, conn.port, allowed_gai_family(), self.dns_requester
+            )
+        except socket.gaierror as error:
+            raise NameResolutionError(conn.host, conn, error) from error
+        try:
+            sock = connect_first(addresses, conn.timeout, conn.source_address, conn.socket_options)
+        except TimeoutError as error:
+            raise ConnectTimeoutError(
+                conn, f"Connection to {conn.host} timed out. (connect timeout={conn.timeout})"
+            ) from error
+        except OSError as error:
+            raise NewConnectionError(conn, f"Failed to establish a new connection: {error}") from error
+        sys.audit("http.client.connect", conn, conn.host, conn.port)
+        return sock
+
+
+def connect_first(
+    addresses: Iterable[AddrInfo],
+    timeout: Any,
+    source_address: tuple[str, int] | None,
+    socket_options: Any,
+) -> socket.socket:
+    """A socket connected to the first address that accepts, in answer order
+    (as ``urllib3.util.connection.create_connection`` does); raises the last
+    error when none does."""
+    error: OSError | None = None
+    for family, sock_type, proto, _canonname, sockaddr in addresses:
+        sock = None
+        try:
+            sock = socket.socket(family, sock_type, proto)
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+            if timeout is not _DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as failed:
+            error = failed
+            if sock is not None:
+                sock.close()
+    if error is None:
+        raise OSError("the DNS cache returned no addresses")
+    raise error
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _cached_dns_pool(pool: type, cache: DnsAnswerCache, requester: Requester) -> type:
+    connection = type(
+        f"CachedDns{pool.ConnectionCls.__name__}",
+        (CachedDnsConnectionMixin, pool.ConnectionCls),
+        {"dns_cache": cache, "dns_requester": requester, "__module__": __name__},
+    )
+    return type(f"CachedDns{pool.__name__}", (pool,), {"ConnectionCls": connection, "__module__": __name__})
+
+
+def install_dns_cache(client: Any, cache: DnsAnswerCache | None, requester: Requester) -> bool:
+    """Route ``client``'s new direct connections through ``cache`` (``None``:
+    back to urllib3's own lookups). Idle pooled connections are dropped so
+    the next request connects the new way. False if the client's HTTP layer
+    is not botocore's ``URLLib3Session``."""
+    http_session = client._endpoint.http_session
+    manager = getattr(http_session, "_manager", None)
+    classes = getattr(manager, "pool_classes_by_scheme", None)
+    if not isinstance(classes, dict):
+        return False
+    original = http_session.__dict__.setdefault(_ORIGINAL_CLASSES, classes)
+    if cache is None:
+        replacement = original
+    else:
+        replacement = {
+            "http": _cached_dns_pool(original.get("http", AWSHTTPConnectionPool), cache, requester),
+            "https": _cached_dns_pool(original.get("https", AWSHTTPSConnectionPool), cache, requester),
+        }
+    # Only the direct manager: proxy managers share `original` and keep it.
+    manager.pool_classes_by_scheme = replacement
+    manager.clear()
+    return True

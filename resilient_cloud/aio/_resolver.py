@@ -1,0 +1,98 @@
+"""An aiohttp resolver built on resilient_cloud's DNS answer cache."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterable
+
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from resilient_cloud._clock import SYSTEM_CLOCK, Clock
+from resilient_cloud._dns.cache import Requester, cache_for
+from resilient_cloud._dns.record import AddrInfo
+from resilient_cloud._options import DnsCache
+from resilient_cloud.hooks import Hook
+
+# What aiohttp's own resolvers put in ResolveResult["flags"]: the answer is numeric.
+_NUMERIC_FLAGS = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
+_NAME_FLAGS = socket.NI_NUMERICHOST | socket.NI_NUMERICSERV
+
+
+class DnsResolver(AbstractResolver):
+    """Answers aiohttp's lookups from the process's DNS cache for ``dns``.
+
+    Shares answers with every sync client whose policy has the same
+    :class:`~resilient_cloud.DnsCache` (and clock). A fresh hit is answered
+    on the event loop; anything that may block (a lookup, waiting for a
+    refresh) runs in the loop's default executor. Failures raise ``OSError``
+    (``socket.gaierror``), never an empty list. aiohttp's own cache never
+    serves stale; pass ``use_dns_cache=False`` to ``TCPConnector`` so every
+    connection asks this resolver.
+
+    Args:
+        dns: the cache's options; ``None`` for :class:`~resilient_cloud.DnsCache` defaults.
+        hooks: receive the DNS events (stale answers served, failed
+            refreshes, recoveries), tagged with ``service`` and ``region``.
+        clock: where the cache's time comes from.
+    """
+
+    def __init__(
+        self,
+        dns: DnsCache | None = None,
+        *,
+        hooks: Iterable[Hook] = (),
+        clock: Clock = SYSTEM_CLOCK,
+        service: str = "",
+        region: str = "",
+    ) -> None:
+        if dns is None:
+            dns = DnsCache()
+        elif not isinstance(dns, DnsCache):
+            raise TypeError(f"dns must be a resilient_cloud.DnsCache or None, not {type(dns).__name__}")
+        if not isinstance(clock, Clock):
+            raise TypeError(f"clock must be a Clock (monotonic() and sleep()), not {type(clock).__name__}")
+        hooks = tuple(hooks)
+        for index, hook in enumerate(hooks):
+            if not callable(hook):
+                raise TypeError(f"hooks[{index}] must be callable, not {type(hook).__name__}")
+        self._cache = cache_for(dns, clock)
+        self._requester = Requester(hooks, service, region)
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addresses = self._cache.fresh(host, port, family)
+        if addresses is None:
+            loop = asyncio.get_running_loop()
+            addresses = await loop.run_in_executor(
+                None, self._cache.lookup, host, port, family, self._requester
+            )
+        results = [result for info in addresses if (result := _result(host, info)) is not None]
+        if not results:
+            raise OSError(f"no usable address for {host}")
+        return results
+
+    async def close(self) -> None:
+        """Nothing to release: the cache is shared by the process."""
+
+    def __repr__(self) -> str:
+        return f"<resilient_cloud.aio.DnsResolver {self._cache!r}>"
+
+
+def _result(hostname: str, info: AddrInfo) -> ResolveResult | None:
+    """aiohttp's shape for one address (as its ``ThreadedResolver`` builds it)."""
+    family, _type, proto, _canonname, sockaddr = info
+    if family == socket.AF_INET6:
+        if len(sockaddr) < 3:
+            return None  # this Python has no IPv6
+        if sockaddr[3]:  # a scope id: link-local addresses need it in the host
+            host, service = socket.getnameinfo(sockaddr, _NAME_FLAGS)
+            port = int(service)
+        else:
+            host, port = sockaddr[:2]
+    else:
+        host, port = sockaddr[:2]
+    return ResolveResult(
+        hostname=hostname, host=host, port=port, family=family, proto=proto, flags=_NUMERIC_FLAGS
+    )
