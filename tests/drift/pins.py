@@ -2,7 +2,8 @@
 
 Each entry names an upstream function or class, the module of ours that
 depends on it, and what to re-check when its source changes. A digest is the
-SHA-256 of ``inspect.getsource`` (first 16 hex digits).
+SHA-256 of ``inspect.getsource`` (first 16 hex digits). botocore digests cover
+1.43.0, .11, .60, .115, .117 and .127; urllib3 ones 2.0.7, 2.2.3, 2.5.0 and 2.8.0.
 
 When supporting a new botocore version: run ``python -m tests.drift.pins`` with
 it installed, re-read every upstream object whose digest is new, and if our
@@ -115,6 +116,49 @@ PINS = (
         "resilient_cloud._driver._params_for_every_attempt",
         "fills an absent idempotencyToken member in place with str(uuid4())",
         frozenset({"8a2ce69c34c1235b"}),
+    ),
+    # -- the DNS cache's connection seam (resilient_cloud._botocore.dns) -------
+    Pin(
+        "botocore.httpsession:URLLib3Session.__init__",
+        "resilient_cloud._botocore.dns.install_dns_cache",
+        "direct requests go through self._manager, a PoolManager whose "
+        "pool_classes_by_scheme is the dict self._pool_classes_by_scheme",
+        frozenset({"9feaa1cb12588f9a"}),
+    ),
+    Pin(
+        "botocore.httpsession:URLLib3Session._get_proxy_manager",
+        "resilient_cloud._botocore.dns.install_dns_cache",
+        "proxy managers take self._pool_classes_by_scheme, not _manager's "
+        "attribute, so replacing the latter leaves proxied requests alone",
+        frozenset({"a4b04a61c23c9e54"}),
+    ),
+    Pin(
+        "botocore.awsrequest:AWSHTTPSConnectionPool",
+        "resilient_cloud._botocore.dns._cached_dns_pool",
+        "a pool class whose ConnectionCls is AWSHTTPSConnection (same for HTTP)",
+        frozenset({"d6a91be403fa7227"}),
+    ),
+    Pin(
+        "urllib3.connection:HTTPConnection._new_conn",
+        "resilient_cloud._botocore.dns.CachedDnsConnectionMixin._new_conn",
+        "resolves (self._dns_host, self.port) via create_connection with "
+        "self.timeout, source_address and socket_options; maps gaierror to "
+        "NameResolutionError, timeouts to ConnectTimeoutError, OSError to "
+        "NewConnectionError; audits http.client.connect",
+        frozenset({"bd1169442b039283", "83e6a5dd7db98a0a"}),
+    ),
+    Pin(
+        "urllib3.util.connection:create_connection",
+        "resilient_cloud._botocore.dns.connect_first",
+        "tries every getaddrinfo answer in order, raising the last error",
+        frozenset({"ebc7b96a8ed79d81"}),
+    ),
+    Pin(
+        "urllib3.connection:HTTPSConnection.connect",
+        "resilient_cloud._botocore.dns.CachedDnsConnectionMixin",
+        "takes the socket from self._new_conn(), then verifies the "
+        "certificate and sends SNI for self.host (not the peer address)",
+        frozenset({"c9ad3161e53b3951", "41a09882a79091d2", "7153c05a133dc445", "2a2e1795406d7f38"}),
     ),
 )
 

@@ -67,3 +67,32 @@ def test_client_meta_attributes_we_read() -> None:
     assert client.meta.endpoint_url == "https://dynamodb.us-east-1.amazonaws.com"
     assert client.meta.service_model.service_id.hyphenize() == "dynamodb"
     assert "mode" in client.meta.config.retries
+
+
+def test_connection_attributes_the_dns_seam_reads() -> None:
+    """urllib3 2's HTTPConnection keeps the name to resolve, as given, in
+    ``_dns_host`` (``host`` drops a trailing dot, for SNI and the Host
+    header); ``proxy``/``_tunnel_host`` say when a proxy resolves instead."""
+    from urllib3.connection import HTTPConnection
+    from urllib3.util.timeout import _DEFAULT_TIMEOUT
+
+    conn = HTTPConnection("Dynamodb.us-east-1.amazonaws.com.", 8080)
+    assert (conn._dns_host, conn.host, conn.port) == (
+        "Dynamodb.us-east-1.amazonaws.com.", "Dynamodb.us-east-1.amazonaws.com", 8080,
+    )
+    assert conn.proxy is None and conn._tunnel_host is None
+    assert conn.timeout is _DEFAULT_TIMEOUT
+    assert conn.source_address is None and conn.socket_options is not None
+
+
+def test_botocore_pool_manager_layout() -> None:
+    from botocore.awsrequest import AWSHTTPConnectionPool, AWSHTTPSConnectionPool
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    http_session = client._endpoint.http_session
+    assert http_session._manager.pool_classes_by_scheme is http_session._pool_classes_by_scheme
+    assert http_session._pool_classes_by_scheme == {
+        "http": AWSHTTPConnectionPool, "https": AWSHTTPSConnectionPool,
+    }
+    proxy_manager = http_session._get_proxy_manager("http://127.0.0.1:9")
+    assert proxy_manager.pool_classes_by_scheme is http_session._pool_classes_by_scheme

@@ -1,0 +1,194 @@
+"""The DNS cache in real botocore clients against moto: an empty record, a
+dead address, proxies, installing and removing the connection seam."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSHTTPConnectionPool, AWSHTTPSConnectionPool
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
+
+import resilient_cloud as rc
+from resilient_cloud._dns.cache import cache_for
+from resilient_cloud.fakecloud import FakeCloud
+from resilient_cloud.testing import FakeClock
+
+from .helpers import create_table
+
+pytestmark = pytest.mark.integration
+REGION = "us-east-1"
+HOST = "dynamodb.us-east-1.amazonaws.com"
+# One attempt, short timeouts: these tests are about connections, not retries.
+CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1})
+
+
+@pytest.fixture(scope="module")
+def closing_cloud() -> Iterator[FakeCloud]:
+    # Every response closes its connection: every request opens a new one.
+    with FakeCloud(regions=(REGION,), connection="close") as cloud:
+        yield cloud
+
+
+@pytest.fixture
+def cloud(closing_cloud: FakeCloud) -> Iterator[FakeCloud]:
+    closing_cloud.clear_faults()
+    closing_cloud.clear_dns()
+    closing_cloud.reset_state()
+    with closing_cloud.resolver():
+        plain = boto3.client("dynamodb", region_name=REGION, use_ssl=False)
+        create_table(plain, "t")
+        plain.close()
+        closing_cloud.resolver().reset_lookups()
+        closing_cloud.reset_stats()
+        yield closing_cloud
+
+
+class Events(list):
+    def __call__(self, event: Any) -> None:
+        self.append(event)
+
+    def of(self, kind: type) -> list[Any]:
+        return [event for event in self if isinstance(event, kind)]
+
+
+def resilient(policy: rc.Policy, config: Config | None = None) -> Any:
+    session = rc.Session(region_name=REGION, policy=policy)
+    return session.client("dynamodb", use_ssl=False, config=CONFIG.merge(config or Config()))
+
+
+def lookups(cloud: FakeCloud) -> dict[str, int]:
+    return cloud.resolver().lookups().get(REGION, {}).get("dynamodb", {})
+
+
+def test_an_empty_record_fails_plain_botocore_but_not_the_cache(cloud: FakeCloud) -> None:
+    events = Events()
+    clock = FakeClock()
+    # ttl=0: every new connection asks the resolver, so each one meets the empty record.
+    client = resilient(rc.Policy(clock=clock, hooks=(events,), dns=rc.DnsCache(ttl=0.0)))
+    plain = boto3.client("dynamodb", region_name=REGION, use_ssl=False, config=CONFIG)
+    client.list_tables()
+    plain.list_tables()
+    cloud.set_dns(REGION, "empty", service="dynamodb")
+
+    with pytest.raises(EndpointConnectionError):
+        plain.list_tables()
+    for _ in range(5):
+        clock.advance(1.0)
+        assert client.list_tables()["TableNames"] == ["t"]
+
+    assert cloud.stats(REGION)["by_service"]["dynamodb"] == 2 + 5
+    assert lookups(cloud)["empty"] >= 2  # plain botocore's, and the cache's refreshes
+    served = events.of(rc.hooks.DnsStaleAnswerServed)
+    assert len(served) == 5
+    assert {(e.service, e.region, e.host) for e in served} == {("dynamodb", REGION, HOST)}
+    assert served[-1].stale_for == pytest.approx(4.0)
+    failed = events.of(rc.hooks.DnsRefreshFailed)
+    assert failed and "no address" in failed[0].reason.lower()
+
+    cloud.set_dns(REGION, "ok", service="dynamodb")
+    clock.advance(5.0)  # the next background refresh is due
+    client.list_tables()
+    client.list_tables()
+    [recovered] = events.of(rc.hooks.DnsRecovered)
+    assert recovered.host == HOST
+    client.close()
+    plain.close()
+
+
+def test_fresh_answers_spare_the_resolver(cloud: FakeCloud) -> None:
+    client = resilient(rc.Policy())
+    for _ in range(10):
+        client.list_tables()
+    assert cloud.stats(REGION)["by_service"]["dynamodb"] == 10  # ten connections...
+    assert lookups(cloud) == {"ok": 1}  # ...one lookup
+    client.close()
+
+
+def test_a_refused_address_falls_through_to_the_next_in_the_answer(cloud: FakeCloud) -> None:
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+    dead_address = dead.getsockname()
+    answer = socket.getaddrinfo  # the fake cloud's resolver
+
+    def dead_address_first(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        infos = answer(host, port, *args, **kwargs)
+        if host == HOST:
+            infos = [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", dead_address), *infos]
+        return infos
+
+    client = resilient(rc.Policy())
+    # Undone before the fake cloud's resolver is (patches end in reverse order).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket, "getaddrinfo", dead_address_first)
+        for _ in range(3):
+            assert client.list_tables()["TableNames"] == ["t"]
+    [record] = cache_for(rc.DnsCache(), rc.SYSTEM_CLOCK)._records.values()
+    assert record.answer.addresses[0][4] == dead_address  # first in the answer, refused each time
+    client.close()
+    dead.close()
+
+
+def test_proxied_requests_leave_the_lookup_to_the_proxy(cloud: FakeCloud) -> None:
+    """A forwarding proxy on loopback answers for DynamoDB: the client never
+    looks the AWS name up, and the cache stays empty."""
+    proxy = socket.create_server(("127.0.0.1", 0))
+    request_lines: list[bytes] = []
+
+    def serve_one() -> None:
+        conn, _ = proxy.accept()
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            request_lines.append(data.split(b"\r\n", 1)[0])
+            body = b'{"TableNames": ["via-proxy"]}'
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n"
+                b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
+
+    server = threading.Thread(target=serve_one, daemon=True)
+    server.start()
+    port = proxy.getsockname()[1]
+    client = resilient(rc.Policy(), Config(proxies={"http": f"http://127.0.0.1:{port}"}))
+    try:
+        assert client.list_tables()["TableNames"] == ["via-proxy"]
+    finally:
+        server.join(5)
+        proxy.close()
+        client.close()
+    assert request_lines == [f"POST http://{HOST}/ HTTP/1.1".encode()]
+    assert lookups(cloud) == {}
+    assert len(cache_for(rc.DnsCache(), rc.SYSTEM_CLOCK)._records) == 0
+
+
+def _manager_classes(client: Any) -> dict[str, type]:
+    return client._endpoint.http_session._manager.pool_classes_by_scheme
+
+
+def test_wrap_installs_removes_and_never_stacks_the_seam(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = boto3.client("dynamodb", region_name=REGION)
+    original = dict(_manager_classes(client))
+    assert original == {"http": AWSHTTPConnectionPool, "https": AWSHTTPSConnectionPool}
+
+    rc.wrap(client)
+    rc.wrap(client)  # again: replaces, never subclasses our own subclass
+    https = _manager_classes(client)["https"]
+    assert https.__mro__[1] is AWSHTTPSConnectionPool
+    assert https.ConnectionCls.dns_cache is cache_for(rc.DnsCache(), rc.SYSTEM_CLOCK)
+    # Proxy managers share botocore's dict, which is untouched.
+    assert client._endpoint.http_session._pool_classes_by_scheme == original
+
+    rc.wrap(client, policy=rc.Policy(dns=None))
+    assert _manager_classes(client) == original
+
+    monkeypatch.setenv("RESILIENT_CLOUD_DISABLED", "1")
+    untouched = boto3.client("dynamodb", region_name=REGION)
+    rc.wrap(untouched)
+    assert _manager_classes(untouched) == original
