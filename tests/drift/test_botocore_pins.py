@@ -74,14 +74,12 @@ def test_connection_attributes_the_dns_seam_reads() -> None:
     ``_dns_host`` (``host`` drops a trailing dot, for SNI and the Host
     header); ``proxy``/``_tunnel_host`` say when a proxy resolves instead."""
     from urllib3.connection import HTTPConnection
-    from urllib3.util.timeout import _DEFAULT_TIMEOUT
 
     conn = HTTPConnection("Dynamodb.us-east-1.amazonaws.com.", 8080)
     assert (conn._dns_host, conn.host, conn.port) == (
         "Dynamodb.us-east-1.amazonaws.com.", "Dynamodb.us-east-1.amazonaws.com", 8080,
     )
     assert conn.proxy is None and conn._tunnel_host is None
-    assert conn.timeout is _DEFAULT_TIMEOUT
     assert conn.source_address is None and conn.socket_options is not None
 
 
