@@ -2,6 +2,7 @@
 
     python benchmarks/check.py foundation [--seed 1] [--quick]   # issue 3
     python benchmarks/check.py breakers   [--seed 1] [--quick]   # issue 5
+    python benchmarks/check.py dns        [--seed 1] [--quick]   # issue 6
     python benchmarks/check.py breakers --from benchmarks/full-run.json
 
 Runs the target's scenarios for its subjects on one fake cloud and one seed
@@ -106,9 +107,43 @@ def breakers(rows: Rows) -> list[Check]:
     ]
 
 
+def dns(rows: Rows) -> list[Check]:
+    resilient = rows[("dns-empty", "resilient")]
+    plain = {subject: rows[("dns-empty", subject)] for subject in ("legacy", "standard")}
+    cost = rows[("dns-empty", None)]
+    plain_detail = ", ".join(
+        f"{subject} {row['window_success_ratio']:.2%}" for subject, row in plain.items()
+    )
+    return [
+        (
+            "dns-empty: resilient success in the fault window >= 99.9%",
+            resilient["window_success_ratio"] >= 0.999,
+            f"{resilient['window_success_ratio']:.4%} (plain botocore: {plain_detail})",
+        ),
+        (
+            "dns-empty: plain botocore fails calls that need a fresh lookup (success in window < 50%)",
+            all(row["window_success_ratio"] < 0.5 for row in plain.values()),
+            plain_detail,
+        ),
+        (
+            "dns cache hit < 1/20 of an uncached getaddrinfo of the same name "
+            "(the fake cloud's in-process resolver)",
+            cost["hit_ratio"] < 1 / 20,
+            f"{cost['hit_ratio']:.3f} ({cost['cache_hit_us']:.2f} us vs {cost['getaddrinfo_us']:.2f} us)",
+        ),
+        (
+            "dns cache hit < 1/20 of the C library's getaddrinfo of localhost (/etc/hosts, no network)",
+            cost["hit_ratio_vs_libc"] < 1 / 20,
+            f"{cost['hit_ratio_vs_libc']:.3f} ({cost['cache_hit_us']:.2f} us vs "
+            f"{cost['libc_localhost_us']:.2f} us)",
+        ),
+    ]
+
+
 TARGETS: dict[str, tuple[list[str], list[str], Callable[[Rows], list[Check]]]] = {
     "foundation": (["outage", "transient", "overhead"], ["legacy", "standard", "resilient"], foundation),
     "breakers": (["outage", "transient", "outage-recovery", "bulkhead"], ["legacy", "resilient"], breakers),
+    "dns": (["dns-empty"], ["legacy", "standard", "resilient"], dns),
 }
 
 

@@ -8,13 +8,12 @@ subclasses whose connection class overrides ``_new_conn`` alone: the socket
 goes to an address from the cache, while the host name still drives SNI, the
 ``Host`` header and certificate verification (``connect`` uses ``self.host``
 after ``_new_conn`` returns). Proxied connections (botocore's proxy managers
-keep the original classes) and IP-literal hosts resolve as before. Every
+keep the original classes) resolve as before. Every
 attribute touched here is pinned in ``tests/drift``.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import sys
 from collections.abc import Iterable
@@ -22,7 +21,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSHTTPConnectionPool, AWSHTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
-from urllib3.util.connection import allowed_gai_family
+from urllib3.util import connection as urllib3_connection
 from urllib3.util.timeout import _DEFAULT_TIMEOUT
 
 from resilient_cloud._dns.cache import DnsAnswerCache, Requester
@@ -41,15 +40,10 @@ class CachedDnsConnectionMixin:
     dns_requester: Requester
 
     def _new_conn(self) -> socket.socket:
-        conn: Any = self
-        if conn.proxy is not None or conn._tunnel_host is not None or _is_ip_literal(conn._dns_host):
+        addresses = self.cached_addresses()
+        if addresses is None:
             return super()._new_conn()  # type: ignore[misc,no-any-return]
-        try:
-            addresses = self.dns_cache.lookup(
-                conn._dns_host, conn.port, allowed_gai_family(), self.dns_requester
-            )
-        except socket.gaierror as error:
-            raise NameResolutionError(conn.host, conn, error) from error
+        conn: Any = self
         try:
             sock = connect_first(addresses, conn.timeout, conn.source_address, conn.socket_options)
         except TimeoutError as error:
@@ -60,6 +54,21 @@ class CachedDnsConnectionMixin:
             raise NewConnectionError(conn, f"Failed to establish a new connection: {error}") from error
         sys.audit("http.client.connect", conn, conn.host, conn.port)
         return sock
+
+    def cached_addresses(self) -> tuple[AddrInfo, ...] | None:
+        """The addresses to try, from the cache; None when urllib3 should
+        resolve as usual (a proxy in the way, or a bracketed IPv6 literal).
+        IP literals are cached like names: getaddrinfo answers them at once."""
+        conn: Any = self
+        host = conn._dns_host
+        if conn.proxy is not None or conn._tunnel_host is not None or host.startswith("["):
+            return None
+        try:
+            # Through the module, so a patched allowed_gai_family (forcing IPv4) applies.
+            family = urllib3_connection.allowed_gai_family()
+            return self.dns_cache.lookup(host, conn.port, family, self.dns_requester)
+        except socket.gaierror as error:
+            raise NameResolutionError(conn.host, conn, error) from error
 
 
 def connect_first(
@@ -93,15 +102,7 @@ def connect_first(
     raise error
 
 
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
-def _cached_dns_pool(pool: type, cache: DnsAnswerCache, requester: Requester) -> type:
+def cached_dns_pool(pool: type, cache: DnsAnswerCache, requester: Requester) -> type:
     connection = type(
         f"CachedDns{pool.ConnectionCls.__name__}",
         (CachedDnsConnectionMixin, pool.ConnectionCls),
@@ -125,8 +126,8 @@ def install_dns_cache(client: Any, cache: DnsAnswerCache | None, requester: Requ
         replacement = original
     else:
         replacement = {
-            "http": _cached_dns_pool(original.get("http", AWSHTTPConnectionPool), cache, requester),
-            "https": _cached_dns_pool(original.get("https", AWSHTTPSConnectionPool), cache, requester),
+            "http": cached_dns_pool(original.get("http", AWSHTTPConnectionPool), cache, requester),
+            "https": cached_dns_pool(original.get("https", AWSHTTPSConnectionPool), cache, requester),
         }
     # Only the direct manager: proxy managers share `original` and keep it.
     manager.pool_classes_by_scheme = replacement

@@ -46,8 +46,12 @@ def render(run: dict[str, Any], console: Console) -> None:
     for scenario, rows in _by_scenario(run).items():
         if "ratio" in rows[0]:
             _render_overhead(scenario, rows[0], console)
-        else:
-            _render_scenario(scenario, run["scenarios"][scenario], rows, console)
+            continue
+        subject_rows, probe_rows = _split(rows)
+        if subject_rows:
+            _render_scenario(scenario, run["scenarios"][scenario], subject_rows, console)
+        for row in probe_rows:
+            console.print(_probe_line(row).replace("**", ""))
 
 
 def scenario_cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
@@ -89,6 +93,22 @@ def _render_overhead(scenario: str, row: dict[str, Any], console: Console) -> No
     console.print(table)
 
 
+def _split(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A scenario's rows: one per subject, then its probes' measurements."""
+    return [r for r in rows if "probe" not in r], [r for r in rows if "probe" in r]
+
+
+def _probe_line(row: dict[str, Any]) -> str:
+    return (
+        f"DNS cache hit per new connection: {row['cache_hit_us']:.2f} us, "
+        f"**{row['hit_ratio']:.3f}** of an uncached getaddrinfo of the same name through the "
+        f"fake cloud's in-process resolver ({row['getaddrinfo_us']:.2f} us; rounds "
+        f"{row['hit_ratio_min']:.3f}-{row['hit_ratio_max']:.3f}), "
+        f"**{row['hit_ratio_vs_libc']:.3f}** of the C library's getaddrinfo of localhost from "
+        f"/etc/hosts ({row['libc_localhost_us']:.2f} us); {row['lookups_per_subject']} lookups each"
+    )
+
+
 def _overhead_line(row: dict[str, Any]) -> str:
     return (
         f"resilient / plain botocore per-call cost: **{row['ratio']:.3f}** (median of rounds, "
@@ -111,11 +131,16 @@ def markdown(run: dict[str, Any]) -> str:
         )
         window = f", fault {about['window'][0]:g}-{about['window'][1]:g} s" if about["window"] else ""
         lines += [f"{load}{window}, cap {about['cap']:g} s.", ""]
-        headers, body = scenario_cells(rows)
-        lines.append("| " + " | ".join(headers) + " |")
-        lines.append("|---" * len(headers) + "|")
-        lines += ["| " + " | ".join(cells) + " |" for cells in body]
-        lines.append("")
+        subject_rows, probe_rows = _split(rows)
+        if subject_rows:
+            headers, body = scenario_cells(subject_rows)
+            lines.append("| " + " | ".join(headers) + " |")
+            lines.append("|---" * len(headers) + "|")
+            lines += ["| " + " | ".join(cells) + " |" for cells in body]
+            lines.append("")
+        lines += [_probe_line(row) + "." for row in probe_rows]
+        if probe_rows:
+            lines.append("")
     return "\n".join(lines)
 
 

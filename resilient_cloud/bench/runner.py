@@ -12,7 +12,7 @@ import boto3
 import botocore
 from botocore.config import Config
 
-from resilient_cloud.bench import overhead, worker
+from resilient_cloud.bench import dnscost, overhead, worker
 from resilient_cloud.bench.scenarios import PRIMARY, SCENARIOS, TABLE, Scenario
 from resilient_cloud.bench.worker import BUCKET, KEY, OBJECT
 from resilient_cloud.fakecloud import FakeCloud
@@ -79,6 +79,9 @@ def run(
                 progress(f"{scenario.name}: {subject}")
                 cloud = clouds.for_scenario(scenario)
                 results.append(_run_subject(cloud, scenario, subject, seed, quick, calls, cap))
+            for probe in scenario.probes:
+                progress(f"{scenario.name}: measuring {probe}")
+                results.append({"scenario": scenario.name, "probe": probe, **_probe(probe, clouds, scenario)})
     finally:
         clouds.close()
     return {
@@ -88,6 +91,13 @@ def run(
         "environment": environment(),
         "results": results,
     }
+
+
+def _probe(probe: str, clouds: Clouds, scenario: Scenario) -> dict[str, Any]:
+    if probe != "dns-hit-cost":
+        raise ValueError(f"unknown probe {probe!r}")
+    with clouds.for_scenario(scenario).resolver():  # the resolver the clients called
+        return dnscost.measure()
 
 
 def _describe(scenario: Scenario) -> dict[str, Any]:

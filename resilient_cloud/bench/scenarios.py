@@ -76,6 +76,8 @@ class Scenario:
     #: user would (e.g. a bulkhead sized for their thread pool); the
     #: description says so.
     resilient_policy: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: In-process measurements made once after the subjects ran (``"dns-hit-cost"``).
+    probes: tuple[str, ...] = ()
 
     def sized(self, quick: bool, calls: int | None = None, cap: float | None = None) -> Scenario:
         """This scenario at the size of a quick or full run, or as overridden."""
@@ -193,6 +195,7 @@ SCENARIOS: dict[str, Scenario] = {
             steps=_fault_window(8.0, 38.0, "dns", {"mode": "empty"}, {"mode": "ok"}),
             window=(8.0, 38.0),
             quick_window=(0.5, 1.4),
+            probes=("dns-hit-cost",),
         ),
         *(
             Scenario(

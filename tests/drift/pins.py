@@ -134,7 +134,7 @@ PINS = (
     ),
     Pin(
         "botocore.awsrequest:AWSHTTPSConnectionPool",
-        "resilient_cloud._botocore.dns._cached_dns_pool",
+        "resilient_cloud._botocore.dns.cached_dns_pool",
         "a pool class whose ConnectionCls is AWSHTTPSConnection (same for HTTP)",
         frozenset({"d6a91be403fa7227"}),
     ),

@@ -65,7 +65,9 @@ def run_bench(tmp_path, *args: str) -> dict:
 
 def test_time_phased_scenario_with_timelines_and_plot(tmp_path) -> None:
     plot = tmp_path / "timeline.png"
-    rows = run_bench(tmp_path, "dns-empty", "--quick", "--subject", "legacy", "--plot", str(plot))
+    rows = run_bench(
+        tmp_path, "dns-empty", "--quick", "--subject", "legacy", "--subject", "resilient", "--plot", str(plot)
+    )
     legacy = rows[("dns-empty", "legacy")]
     assert plot.read_bytes().startswith(b"\x89PNG")
     assert legacy["step_errors"] == []
@@ -75,6 +77,14 @@ def test_time_phased_scenario_with_timelines_and_plot(tmp_path) -> None:
     assert lookups.get("empty", 0) > 0
     assert legacy["attempts_per_finished_call"] > 1.0
     assert sum(legacy["timeline"]["offered"]) > 0 and len(legacy["timeline"]["t"]) >= 4
+    # The resilient client connects as often but asks the resolver once: its
+    # answer is still fresh, so the empty record never reaches it.
+    resilient = rows[("dns-empty", "resilient")]
+    assert resilient["window_success_ratio"] == 1.0
+    assert resilient["dns_lookups"]["us-east-1"]["dynamodb"] == {"ok": 1}
+    cost = rows[("dns-empty", None)]
+    assert cost["probe"] == "dns-hit-cost"
+    assert 0 < cost["cache_hit_us"] < cost["getaddrinfo_us"]
 
 
 def test_baselines_reproduce_botocores_known_behaviour(tmp_path) -> None:
