@@ -129,7 +129,8 @@ def install_dns_cache(client: Any, cache: DnsAnswerCache | None, requester: Requ
             "http": cached_dns_pool(original.get("http", AWSHTTPConnectionPool), cache, requester),
             "https": cached_dns_pool(original.get("https", AWSHTTPSConnectionPool), cache, requester),
         }
-    # Only the direct manager: proxy managers share `original` and keep it.
-    manager.pool_classes_by_scheme = replacement
-    manager.clear()
+    if manager.pool_classes_by_scheme is not replacement:
+        # Only the direct manager: proxy managers share `original` and keep it.
+        manager.pool_classes_by_scheme = replacement
+        manager.clear()
     return True

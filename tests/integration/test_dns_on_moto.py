@@ -192,3 +192,12 @@ def test_wrap_installs_removes_and_never_stacks_the_seam(monkeypatch: pytest.Mon
     untouched = boto3.client("dynamodb", region_name=REGION)
     rc.wrap(untouched)
     assert _manager_classes(untouched) == original
+
+
+def test_a_client_with_its_own_http_layer_keeps_it_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    client = boto3.client("dynamodb", region_name=REGION)
+    client._endpoint.http_session = object()  # e.g. a user's custom session class
+    rc.wrap(client)
+    assert "DNS cache not installed" in caplog.text
+    assert rc.wrap(client, policy=rc.Policy(dns=None)) is client  # nothing to say without a cache
+    assert caplog.text.count("DNS cache not installed") == 1

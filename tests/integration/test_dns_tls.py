@@ -179,7 +179,7 @@ class TlsServer(socketserver.TCPServer):
             tls = self._context.wrap_socket(sock, server_side=True)
         except OSError as error:  # socketserver drops the connection quietly
             sock.close()
-            self._finish(lambda: self.handshake_errors.append(str(error)))
+            self._finish(handshake_error=str(error))
             raise
         with self._settled:
             self.handshakes += 1
@@ -198,11 +198,12 @@ class TlsServer(socketserver.TCPServer):
 
     def shutdown_request(self, request: Any) -> None:
         super().shutdown_request(request)
-        self._finish(lambda: None)
+        self._finish()
 
-    def _finish(self, note: Callable[[], None]) -> None:
+    def _finish(self, handshake_error: str | None = None) -> None:
         with self._settled:
-            note()
+            if handshake_error is not None:
+                self.handshake_errors.append(handshake_error)
             self._finished += 1
             self._settled.notify_all()
 
