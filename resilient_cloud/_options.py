@@ -383,7 +383,7 @@ class Policy:
                 if deadline <= 0:
                     problems.out_of_range("deadline", "> 0", deadline)
                 object.__setattr__(self, "deadline", deadline)
-        object.__setattr__(self, "hooks", _hooks(problems, self.hooks))
+        object.__setattr__(self, "hooks", check_hooks(problems, self.hooks))
         object.__setattr__(
             self, "operation_safety", _safety_overrides(problems, self.operation_safety)
         )
@@ -399,7 +399,7 @@ def _check_instance(problems: Problems, name: str, value: Any, cls: type) -> Non
         problems.wrong_type(name, f"a {cls.__name__} or None", value)
 
 
-def _hooks(problems: Problems, hooks: Any) -> tuple[Callable[..., Any], ...]:
+def check_hooks(problems: Problems, hooks: Any) -> tuple[Callable[..., Any], ...]:
     if callable(hooks):
         hooks = (hooks,)
     if isinstance(hooks, (str, bytes)) or not hasattr(hooks, "__iter__"):

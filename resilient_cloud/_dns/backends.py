@@ -9,6 +9,7 @@ the cache decides that it is a failure.
 from __future__ import annotations
 
 import socket
+import time
 from typing import Any, Protocol
 
 from resilient_cloud._dns.record import EAI_NODATA, AddrInfo
@@ -67,9 +68,11 @@ class DnspythonBackend:
             _addrinfo(address, address_family, port)
             for address, address_family in answers.addresses_and_families(family)
         )
-        # The chain's smallest TTL: a CNAME may expire before its target.
-        ttls = [answer.chaining_result.minimum_ttl for answer in answers.values()]
-        return addresses, float(min(ttls)) if ttls else None
+        # What is left of the chain's smallest TTL (a CNAME may expire before
+        # its target); dnspython's own cache, if the resolver has one, hands
+        # back answers with their original TTL but the same expiration.
+        expirations = [answer.expiration for answer in answers.values()]
+        return addresses, max(0.0, min(expirations) - time.time()) if expirations else None
 
     def __repr__(self) -> str:
         return f"DnspythonBackend(nameservers={self._resolver.nameservers!r})"

@@ -11,7 +11,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from resilient_cloud._clock import SYSTEM_CLOCK, Clock
 from resilient_cloud._dns.cache import Requester, cache_for
 from resilient_cloud._dns.record import AddrInfo
-from resilient_cloud._options import DnsCache
+from resilient_cloud._options import DnsCache, check_hooks
+from resilient_cloud._validation import Problems
 from resilient_cloud.hooks import Hook
 
 # What aiohttp's own resolvers put in ResolveResult["flags"]: the answer is numeric.
@@ -41,23 +42,22 @@ class DnsResolver(AbstractResolver):
         self,
         dns: DnsCache | None = None,
         *,
-        hooks: Iterable[Hook] = (),
+        hooks: Iterable[Hook] | Hook = (),
         clock: Clock = SYSTEM_CLOCK,
         service: str = "",
         region: str = "",
     ) -> None:
+        problems = Problems("DnsResolver")
         if dns is None:
             dns = DnsCache()
         elif not isinstance(dns, DnsCache):
-            raise TypeError(f"dns must be a resilient_cloud.DnsCache or None, not {type(dns).__name__}")
+            problems.wrong_type("dns", "a DnsCache or None", dns)
         if not isinstance(clock, Clock):
-            raise TypeError(f"clock must be a Clock (monotonic() and sleep()), not {type(clock).__name__}")
-        hooks = tuple(hooks)
-        for index, hook in enumerate(hooks):
-            if not callable(hook):
-                raise TypeError(f"hooks[{index}] must be callable, not {type(hook).__name__}")
+            problems.wrong_type("clock", "a Clock (monotonic() and sleep())", clock)
+        checked_hooks = check_hooks(problems, hooks)  # the same rules as Policy(hooks=)
+        problems.raise_if_any()
         self._cache = cache_for(dns, clock)
-        self._requester = Requester(hooks, service, region)
+        self._requester = Requester(checked_hooks, service, region)
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET

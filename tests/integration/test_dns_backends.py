@@ -54,8 +54,8 @@ class LoopbackDnsServer:
     ``mode`` says how every query is answered: ``"answer"`` (the name's A
     record; its AAAA record when ``address6`` is set, else NOERROR with no
     records; both behind a CNAME with TTL ``cname_ttl`` when that is set),
-    ``"nxdomain"`` (the rcode), ``"empty"`` (NOERROR, no records) or
-    ``"silent"`` (no reply: the resolver times out). Other names are
+    ``"nxdomain"`` or ``"servfail"`` (the rcodes), ``"empty"`` (NOERROR, no
+    records) or ``"silent"`` (no reply: the resolver times out). Other names are
     NXDOMAIN. Queries are counted by type.
     """
 
@@ -116,6 +116,8 @@ class LoopbackDnsServer:
         response = dns.message.make_response(query)
         if mode == "nxdomain" or question.name != self.name:
             response.set_rcode(dns.rcode.NXDOMAIN)
+        elif mode == "servfail":
+            response.set_rcode(dns.rcode.SERVFAIL)
         elif mode == "answer":
             owner = question.name
             if cname_ttl is not None:
@@ -287,17 +289,39 @@ def test_the_servers_ttl_clamped_says_how_long_an_answer_is_fresh(
     assert events == []
 
 
+def test_an_answer_from_dnspythons_own_cache_is_fresh_only_for_what_is_left_of_its_ttl(
+    server, resolver, clock, events, monkeypatch
+) -> None:
+    """dnspython's cache hands back the stored answer with its original TTL:
+    a second port asking 59 s later must get 1 s of freshness, not 60."""
+    wall = [1_000_000.0]
+    monkeypatch.setattr(dns.resolver.time, "time", lambda: wall[0])
+    resolver.cache = dns.resolver.Cache()
+    lookup = make_lookup(resolver, clock, events, min_ttl=0, max_ttl=300)
+    assert lookup(port=443) == addrinfo(FIRST, 443)
+    server.address = SECOND
+    clock.advance(59)
+    wall[0] += 59
+    assert lookup(port=8443) == addrinfo(FIRST, 8443)  # from dnspython's cache
+    assert server.queries() == 1
+    clock.advance(2)
+    wall[0] += 2
+    assert lookup(port=8443) == addrinfo(SECOND, 8443)  # expired with the record
+    assert server.queries() == 2
+
+
 @pytest.mark.parametrize(
-    ("mode", "errno", "error_name"),
+    ("mode", "error_name"),
     [
-        ("nxdomain", socket.EAI_NONAME, "NXDOMAIN"),
-        ("empty", EAI_NODATA, "NoAnswer"),
-        ("silent", socket.EAI_AGAIN, "LifetimeTimeout"),
+        ("nxdomain", "NXDOMAIN"),
+        ("empty", "NoAnswer"),
+        ("silent", "LifetimeTimeout"),
+        ("servfail", "NoNameservers"),
     ],
-    ids=["nxdomain", "empty", "no-reply"],
+    ids=["nxdomain", "empty", "no-reply", "servfail"],
 )
 def test_a_failing_server_leaves_the_last_good_answer_served_stale(
-    server, resolver, clock, events, mode: str, errno: int, error_name: str
+    server, resolver, clock, events, mode: str, error_name: str
 ) -> None:
     lookup = make_lookup(resolver, clock, events)
     assert lookup() == addrinfo(FIRST, 443)
@@ -327,8 +351,9 @@ def test_a_failing_server_leaves_the_last_good_answer_served_stale(
         ("nxdomain", socket.EAI_NONAME, "NXDOMAIN"),
         ("empty", EAI_NODATA, "NoAnswer"),
         ("silent", socket.EAI_AGAIN, "LifetimeTimeout"),
+        ("servfail", socket.EAI_FAIL, "NoNameservers"),
     ],
-    ids=["nxdomain", "empty", "no-reply"],
+    ids=["nxdomain", "empty", "no-reply", "servfail"],
 )
 def test_a_name_never_resolved_fails_with_the_matching_gaierror(
     server, resolver, clock, events, mode: str, errno: int, error_name: str
@@ -545,3 +570,11 @@ def test_aiohttps_own_resolver_fails_when_dns_goes_empty(cloud: FakeCloud) -> No
     assert isinstance(error, aiohttp.ClientConnectorDNSError)
     assert isinstance(error.os_error, socket.gaierror) and error.os_error.errno == EAI_NODATA
     assert cloud.stats("us-east-1")["requests"] == 1  # the second request never left
+
+
+def test_a_single_hook_is_accepted_and_bad_arguments_are_named() -> None:
+    events = Events()
+    assert rc.aio.DnsResolver(hooks=events)._requester.hooks == (events,)
+    with pytest.raises(TypeError, match=r"invalid DnsResolver: dns must be a DnsCache or None, not int; "
+                       r"hooks\[1\] must be callable, not str"):
+        rc.aio.DnsResolver(dns=3, hooks=(events, "x"))  # type: ignore[arg-type]
