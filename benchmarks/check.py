@@ -107,6 +107,10 @@ def breakers(rows: Rows) -> list[Check]:
     ]
 
 
+def _empty_lookups(row: dict[str, Any]) -> int:
+    return row["dns_lookups"]["us-east-1"]["dynamodb"].get("empty", 0)
+
+
 def dns(rows: Rows) -> list[Check]:
     resilient = rows[("dns-empty", "resilient")]
     plain = {subject: rows[("dns-empty", subject)] for subject in ("legacy", "standard")}
@@ -121,9 +125,14 @@ def dns(rows: Rows) -> list[Check]:
             f"{resilient['window_success_ratio']:.4%} (plain botocore: {plain_detail})",
         ),
         (
-            "dns-empty: plain botocore fails calls that need a fresh lookup (success in window < 50%)",
-            all(row["window_success_ratio"] < 0.5 for row in plain.values()),
-            plain_detail,
+            "dns-empty: plain botocore's fresh lookups fail in the window (empty answers seen)",
+            all(_empty_lookups(row) > 0 for row in plain.values()),
+            ", ".join(
+                f"{subject}: {_empty_lookups(row)} empty answers, p99 in fault "
+                f"{row['window_p99']:.3f}s, {row['attempts_per_finished_call']:.2f} attempts/call"
+                for subject, row in plain.items()
+            ) + f"; resilient: {_empty_lookups(resilient)} empty answers, p99 in fault "
+            f"{resilient['window_p99']:.3f}s",
         ),
         (
             "dns cache hit < 1/20 of an uncached getaddrinfo of the same name "
