@@ -19,7 +19,7 @@ from tenacity.wait import wait_base
 
 from resilient_cloud._clock import SYSTEM_CLOCK, Clock
 from resilient_cloud._safety import Safety
-from resilient_cloud._validation import Problems, integer, number, seconds
+from resilient_cloud._validation import Problems, durations, integer, not_below, number, seconds
 
 if TYPE_CHECKING:
     from resilient_cloud.hooks import Hook
@@ -124,12 +124,7 @@ class Retry:
             attempts = integer(problems, "max_attempts", self.max_attempts)
             if attempts is not None and attempts < 1:
                 problems.out_of_range("max_attempts", ">= 1", attempts)
-        for name in ("backoff_base", "throttle_backoff_base", "backoff_cap"):
-            value = seconds(problems, name, getattr(self, name))
-            if value is not None:
-                if value < 0:
-                    problems.out_of_range(name, ">= 0", value)
-                object.__setattr__(self, name, value)
+        durations(problems, self, ("backoff_base", "throttle_backoff_base", "backoff_cap"))
         if self.wait is not None and not callable(self.wait):
             problems.wrong_type("wait", "a tenacity wait strategy", self.wait)
         if not isinstance(self.retry_unsafe, bool):
@@ -161,11 +156,7 @@ class RetryBudget:
         floor = number(problems, "min_retries_per_second", self.min_retries_per_second)
         if floor is not None and floor < 0:
             problems.out_of_range("min_retries_per_second", ">= 0", floor)
-        ttl = seconds(problems, "ttl", self.ttl)
-        if ttl is not None:
-            if ttl <= 0:
-                problems.out_of_range("ttl", "> 0", ttl)
-            object.__setattr__(self, "ttl", ttl)
+        durations(problems, self, ("ttl",), positive=True)
         cost = number(problems, "throttle_retry_cost", self.throttle_retry_cost)
         if cost is not None and cost < 1:
             problems.out_of_range("throttle_retry_cost", ">= 1", cost)
@@ -209,21 +200,8 @@ class CircuitBreaker:
             value = integer(problems, name, getattr(self, name))
             if value is not None and value < 1:
                 problems.out_of_range(name, ">= 1", value)
-        for name in ("window", "break_duration", "max_break_duration"):
-            value = seconds(problems, name, getattr(self, name))
-            if value is not None:
-                if value <= 0:
-                    problems.out_of_range(name, "> 0", value)
-                object.__setattr__(self, name, value)
-        if (
-            isinstance(self.break_duration, float)
-            and isinstance(self.max_break_duration, float)
-            and self.max_break_duration < self.break_duration
-        ):
-            problems.out_of_range(
-                "max_break_duration", f">= break_duration ({self.break_duration})",
-                self.max_break_duration,
-            )
+        durations(problems, self, ("window", "break_duration", "max_break_duration"), positive=True)
+        not_below(problems, self, "max_break_duration", "break_duration")
         problems.raise_if_any()
 
 
@@ -293,24 +271,9 @@ class DnsCache:
 
     def __post_init__(self) -> None:
         problems = Problems("DnsCache")
-        for name in ("ttl", "max_stale", "negative_ttl", "min_ttl", "max_ttl"):
-            value = seconds(problems, name, getattr(self, name))
-            if value is not None:
-                if value < 0:
-                    problems.out_of_range(name, ">= 0", value)
-                object.__setattr__(self, name, value)
-        for name in ("refresh_timeout", "refresh_interval"):
-            value = seconds(problems, name, getattr(self, name))
-            if value is not None:
-                if value <= 0:
-                    problems.out_of_range(name, "> 0", value)
-                object.__setattr__(self, name, value)
-        if (
-            isinstance(self.min_ttl, float)
-            and isinstance(self.max_ttl, float)
-            and self.max_ttl < self.min_ttl
-        ):
-            problems.out_of_range("max_ttl", f">= min_ttl ({self.min_ttl})", self.max_ttl)
+        durations(problems, self, ("ttl", "max_stale", "negative_ttl", "min_ttl", "max_ttl"))
+        durations(problems, self, ("refresh_timeout", "refresh_interval"), positive=True)
+        not_below(problems, self, "max_ttl", "min_ttl")
         names = integer(problems, "max_names", self.max_names)
         if names is not None and names < 1:
             problems.out_of_range("max_names", ">= 1", names)

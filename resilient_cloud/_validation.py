@@ -66,3 +66,22 @@ def integer(problems: Problems, field: str, value: Any) -> int | None:
         problems.wrong_type(field, "an int", value)
         return None
     return value
+
+
+def durations(problems: Problems, options: Any, names: tuple[str, ...], *, positive: bool = False) -> None:
+    """Check each named duration field of a frozen dataclass (``>= 0``, or
+    ``> 0`` if ``positive``) and store it back as float seconds."""
+    for name in names:
+        value = seconds(problems, name, getattr(options, name))
+        if value is None:
+            continue
+        if value < 0 or (positive and value == 0):
+            problems.out_of_range(name, "> 0" if positive else ">= 0", value)
+        object.__setattr__(options, name, value)
+
+
+def not_below(problems: Problems, options: Any, high: str, low: str) -> None:
+    """``high`` must not be below ``low`` (once both are valid floats)."""
+    high_value, low_value = getattr(options, high), getattr(options, low)
+    if isinstance(high_value, float) and isinstance(low_value, float) and high_value < low_value:
+        problems.out_of_range(high, f">= {low} ({low_value})", high_value)

@@ -30,6 +30,8 @@ from resilient_cloud._dns.record import EAI_NODATA
 from resilient_cloud.fakecloud import FakeCloud
 from resilient_cloud.testing import FakeClock
 
+from ..recording import Events, run_now
+
 pytestmark = pytest.mark.integration
 
 NAME = "db.example.test"
@@ -130,17 +132,6 @@ class LoopbackDnsServer:
         return response.to_wire()
 
 
-class Events(list):  # type: ignore[type-arg]
-    def __call__(self, event: Any) -> None:
-        self.append(event)
-
-    def of(self, kind: type) -> list[Any]:
-        return [event for event in self if isinstance(event, kind)]
-
-
-def run_now(target: Callable[[], None]) -> None:
-    """A spawn that runs background refreshes at once, in the caller's thread."""
-    target()
 
 
 def join_refresh_threads() -> None:

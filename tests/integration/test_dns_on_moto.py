@@ -19,6 +19,7 @@ from resilient_cloud._dns.cache import cache_for
 from resilient_cloud.fakecloud import FakeCloud
 from resilient_cloud.testing import FakeClock
 
+from ..recording import Events
 from .helpers import create_table
 
 pytestmark = pytest.mark.integration
@@ -48,13 +49,6 @@ def cloud(closing_cloud: FakeCloud) -> Iterator[FakeCloud]:
         closing_cloud.reset_stats()
         yield closing_cloud
 
-
-class Events(list):
-    def __call__(self, event: Any) -> None:
-        self.append(event)
-
-    def of(self, kind: type) -> list[Any]:
-        return [event for event in self if isinstance(event, kind)]
 
 
 def resilient(policy: rc.Policy, config: Config | None = None) -> Any:

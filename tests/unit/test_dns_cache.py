@@ -17,6 +17,8 @@ from resilient_cloud._dns import cache as cache_module
 from resilient_cloud._dns.cache import DnsAnswerCache, Requester
 from resilient_cloud.testing import FakeClock
 
+from ..recording import Events, run_now
+
 HOST = "dynamodb.us-east-1.amazonaws.com"
 OLD = ((socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", 40001)),)
 NEW = ((socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.3", 40002)),)
@@ -48,17 +50,6 @@ class ScriptedBackend:
         return step, None
 
 
-class Events(list):
-    def __call__(self, event: Any) -> None:
-        self.append(event)
-
-    def of(self, kind: type) -> list[Any]:
-        return [event for event in self if isinstance(event, kind)]
-
-
-def run_now(target: Callable[[], None]) -> None:
-    """A spawn that runs background refreshes at once, in the caller's thread."""
-    target()
 
 
 @pytest.fixture
