@@ -111,6 +111,15 @@ def cached_dns_pool(pool: type, cache: DnsAnswerCache, requester: Requester) -> 
     return type(f"CachedDns{pool.__name__}", (pool,), {"ConnectionCls": connection, "__module__": __name__})
 
 
+def _routes_through(classes: dict[str, type], cache: DnsAnswerCache, requester: Requester) -> bool:
+    connections = [getattr(pool, "ConnectionCls", None) for pool in classes.values()]
+    return all(
+        getattr(connection, "dns_cache", None) is cache
+        and getattr(connection, "dns_requester", None) == requester
+        for connection in connections
+    )
+
+
 def install_dns_cache(client: Any, cache: DnsAnswerCache | None, requester: Requester) -> bool:
     """Route ``client``'s new direct connections through ``cache`` (``None``:
     back to urllib3's own lookups). Idle pooled connections are dropped so
@@ -124,6 +133,8 @@ def install_dns_cache(client: Any, cache: DnsAnswerCache | None, requester: Requ
     original = http_session.__dict__.setdefault(_ORIGINAL_CLASSES, classes)
     if cache is None:
         replacement = original
+    elif _routes_through(classes, cache, requester):
+        return True  # wrapped again alike: keep the classes and the idle connections
     else:
         replacement = {
             "http": cached_dns_pool(original.get("http", AWSHTTPConnectionPool), cache, requester),

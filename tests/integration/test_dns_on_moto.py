@@ -172,8 +172,12 @@ def test_wrap_installs_removes_and_never_stacks_the_seam(monkeypatch: pytest.Mon
     assert original == {"http": AWSHTTPConnectionPool, "https": AWSHTTPSConnectionPool}
 
     rc.wrap(client)
-    rc.wrap(client)  # again: replaces, never subclasses our own subclass
+    installed = _manager_classes(client)
+    rc.wrap(client)  # again, alike: the same classes, so idle connections stay
+    assert _manager_classes(client) is installed
+    rc.wrap(client, policy=rc.Policy(hooks=(print,)))  # other hooks: replaces, never stacks
     https = _manager_classes(client)["https"]
+    assert https.ConnectionCls.dns_requester.hooks == (print,)
     assert https.__mro__[1] is AWSHTTPSConnectionPool
     assert https.ConnectionCls.dns_cache is cache_for(rc.DnsCache(), rc.SYSTEM_CLOCK)
     # Proxy managers share botocore's dict, which is untouched.
