@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from resilient_cloud._breaker import CircuitBreakerState
     from resilient_cloud._budget import RetryBudgetState
     from resilient_cloud._bulkhead import BulkheadState
+    from resilient_cloud._failover import CallRoutes, Route
+    from resilient_cloud._hedging import HedgeState
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +45,18 @@ class Call:
     retry_unsafe: bool
     breaker: CircuitBreakerState | None = None
     bulkhead: BulkheadState | None = None
-    #: Where the call goes, for events and messages.
+    #: Where the next attempt goes, for events and messages.
     endpoint: str = ""
+    #: The region the next attempt goes to (None: the client has one region).
+    route: Route | None = None
+    #: The regions this call may use (None: it stays in its client's region).
+    routes: CallRoutes | None = None
+    #: Set when the next attempt moves region: (from region, why).
+    moved_from: tuple[str, str] | None = None
+    #: The next attempt moved region after a sick failure: no backoff first.
+    skip_backoff: bool = False
+    #: The endpoint's hedge state, for a read that may be hedged.
+    hedge: HedgeState | None = None
     #: Streams in the parameters and where they started; None when a
     #: stream cannot be rewound (so the call must not be retried).
     body_positions: list[tuple[Any, int]] | None = field(default_factory=list)
@@ -54,6 +66,14 @@ class Call:
     last_budget_cost: float = 0.0
     #: The last attempt's error: a call the breaker stops mid-way ends with it.
     last_error: BaseException | None = None
+
+    def move_to(self, route: Route, breaker: CircuitBreakerState | None, why: str) -> None:
+        """Send the next attempt to ``route``'s region."""
+        self.moved_from = (self.region, why)
+        self.route = route
+        self.region = route.region
+        self.endpoint = route.name
+        self.breaker = breaker
 
     def details(self, now: float) -> StopDetails:
         return StopDetails(

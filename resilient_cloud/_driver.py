@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent import futures
 from typing import Any
 
 from tenacity import RetryCallState, Retrying
@@ -19,7 +21,10 @@ from resilient_cloud import hooks as _hooks
 from resilient_cloud._breaker import Admission, BreakerState, Transition
 from resilient_cloud._call import Call, call_of
 from resilient_cloud._clock import Clock
-from resilient_cloud._outcome import Exchange, classify
+from resilient_cloud._failover import Route
+from resilient_cloud._hedging import HedgePool
+from resilient_cloud._outcome import AttemptOutcome, Exchange, classify
+from resilient_cloud._routing import PRIMARY, Switch
 from resilient_cloud.errors import (
     BulkheadFullError,
     CircuitOpenError,
@@ -49,13 +54,17 @@ class CallDriver:
         clock: Clock,
         strategies: Mapping[str, Any],
         hooks: tuple[_hooks.Hook, ...],
+        hedge_pool: HedgePool | None = None,
     ) -> None:
         self._clock = clock
         self._strategies = strategies
         self._hooks = hooks
+        self._hedge_pool = hedge_pool or HedgePool(1)
 
     def run(self, call: Call, send: Send, api_params: Mapping[str, Any]) -> Any:
         params = _params_for_every_attempt(call, api_params)
+        if call.routes is not None and call.routes.switch is not None:
+            self._report_switch(call, call.routes.switch)
         try:
             self._admit_call(call)
             try:
@@ -100,6 +109,8 @@ class CallDriver:
         # botocore's own work. Only a failed call enters the loop.
         first_error: Exception | None = None
         try:
+            if call.hedge is not None and call.body_positions == [] and self._hedge_pool.try_enter():
+                return self._hedged_first_attempt(call, send, params)
             return self._attempt(call, send, params)
         except ResilienceError:
             raise  # refused before sending: nothing to retry
@@ -131,51 +142,171 @@ class CallDriver:
     def _attempt(self, call: Call, send: Send, params: dict[str, Any]) -> Any:
         now = self._clock.monotonic()
         admission = self._admit_attempt(call, now)
+        self._start_attempt(call, now)
+        return self._settle(
+            call, *self._leg(call, call.route, send, params, call.attempts, admission)
+        )
+
+    def _hedged_first_attempt(self, call: Call, send: Send, params: dict[str, Any]) -> Any:
+        """The first attempt of a read, raced against a hedge if it has not
+        answered after the hedge delay. Both requests run in worker threads;
+        the first success wins and the other answer is ignored."""
+        assert call.hedge is not None
+        legs = _Legs(self._hedge_pool)
+        try:
+            now = self._clock.monotonic()
+            admission = self._admit_attempt(call, now)
+            self._start_attempt(call, now)
+            primary = legs.submit(
+                self._leg, call, call.route, send, params, call.attempts, admission
+            )
+            delay = call.hedge.delay()
+            if futures.wait([primary], timeout=delay).not_done:
+                hedge = self._start_hedge(call, legs, send, params, delay)
+                if hedge is not None:
+                    return self._settle(call, *self._race(call, primary, hedge))
+        finally:
+            legs.close()
+        return self._settle(call, *primary.result())
+
+    def _start_hedge(
+        self, call: Call, legs: _Legs, send: Send, params: dict[str, Any], delay: float
+    ) -> futures.Future[Any] | None:
+        """Send the hedge, if a region admits it and the budget pays for it."""
+        assert call.hedge is not None
+        now = self._clock.monotonic()
+        if call.deadline_at is not None and now >= call.deadline_at:
+            return None
+        route = call.route
+        if call.routes is not None and call.route is not None:
+            route = call.routes.hedge_route(call.route) or call.route
+        breaker = call.breaker if call.routes is None or route is None else call.routes.breaker_of(route)
+        admission = None
+        if breaker is not None:
+            admission, transition = breaker.admit(now)
+            self._report(call, transition)
+            if not admission.allowed:
+                return None
+        if call.budget is not None and not call.budget.try_withdraw(now, 1.0).granted:
+            if admission is not None and breaker is not None:
+                breaker.record(now, admission, None)  # hand back a probe slot
+            call.hedge.count(fired=False)
+            return None
+        call.attempts += 1
+        region = call.region if route is None else route.region
+        if self._hooks:
+            self._emit(_hooks.HedgeFired, call, to_region=region, delay=delay)
+        return legs.submit(self._leg, call, route, send, params, call.attempts, admission)
+
+    def _race(
+        self, call: Call, primary: futures.Future[Any], hedge: futures.Future[Any]
+    ) -> tuple[Any, BaseException | None, AttemptOutcome]:
+        """The first successful leg, else the primary's failure."""
+        assert call.hedge is not None
+        pending = {primary, hedge}
+        winner = None
+        while pending and winner is None:
+            done, pending = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+            winner = next((leg for leg in done if leg.result()[1] is None), None)
+        won = winner is hedge
+        call.hedge.count(fired=True, won=won)
+        if self._hooks:
+            self._emit(_hooks.HedgeEnded, call, hedge_won=won)
+        return (winner or primary).result()
+
+    def _settle(
+        self, call: Call, result: Any, error: BaseException | None, outcome: AttemptOutcome
+    ) -> Any:
+        call.outcome = outcome
+        if error is not None:
+            call.last_error = error
+            raise error
+        return result
+
+    def _start_attempt(self, call: Call, now: float) -> None:
+        """Count an admitted attempt: a deposit for the first, a rewind of
+        the body and the failover event for later ones."""
         if call.attempts == 0:
             if call.budget is not None:
                 call.budget.record_first_attempt(now)
         else:
             _rewind(call)
         call.attempts += 1
-        if self._hooks:
-            self._emit(_hooks.AttemptStarted, call, attempt=call.attempts)
-        exchange_token = CURRENT_EXCHANGE.set(None)
-        error: BaseException | None = None
-        try:
-            return send(call.operation.name, dict(params))
-        except BaseException as caught:
-            error = caught
-            call.last_error = caught
-            raise
-        finally:
-            outcome = call.outcome = classify(error, CURRENT_EXCHANGE.get(), call.operation.model)
-            CURRENT_EXCHANGE.reset(exchange_token)
-            ended = self._clock.monotonic()
-            if admission is not None:
-                assert call.breaker is not None
-                failure = f"{outcome.kind} ({outcome.error})" if outcome.error else outcome.kind
-                self._report(
-                    call, call.breaker.record(ended, admission, outcome.endpoint_failed, failure)
-                )
+        call.skip_backoff = False
+        if call.moved_from is not None:
+            before, why = call.moved_from
+            call.moved_from = None
+            logger.info(
+                "%s.%s failed over from %s to %s: %s",
+                call.service, call.operation.name, before, call.region, why,
+            )
             if self._hooks:
                 self._emit(
-                    _hooks.AttemptEnded,
-                    call,
-                    attempt=call.attempts,
-                    outcome=outcome.kind,
-                    error=outcome.error,
-                    duration=ended - now,
+                    _hooks.FailedOver, call, region=before, to_region=call.region, reason=why
                 )
 
+    def _leg(
+        self, call: Call, route: Route | None, send: Send, params: dict[str, Any],
+        attempt: int, admission: Admission | None,
+    ) -> tuple[Any, BaseException | None, AttemptOutcome]:
+        """Send one request to ``route`` and judge it, reporting to the
+        route's breaker, the router and the hooks. Changes nothing on
+        ``call``: hedged legs run it in worker threads."""
+        region = call.region if route is None else route.region
+        breaker = (
+            call.breaker if route is call.route or call.routes is None
+            else call.routes.breaker_of(route)
+        )
+        started = self._clock.monotonic()
+        if self._hooks:
+            self._emit(_hooks.AttemptStarted, call, region=region, attempt=attempt)
+        exchange_token = CURRENT_EXCHANGE.set(None)
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = (send if route is None or route.send is None else route.send)(
+                call.operation.name, dict(params)
+            )
+        except BaseException as caught:
+            error = caught
+        outcome = classify(error, CURRENT_EXCHANGE.get(), call.operation.model)
+        CURRENT_EXCHANGE.reset(exchange_token)
+        ended = self._clock.monotonic()
+        failure = f"{outcome.kind} ({outcome.error})" if outcome.error else outcome.kind
+        if admission is not None and breaker is not None:
+            self._report(call, breaker.record(ended, admission, outcome.endpoint_failed, failure))
+        if call.routes is not None and route is not None:
+            self._report_switch(call, call.routes.record(ended, route.index, outcome, failure))
+        if call.hedge is not None and attempt == 1:
+            call.hedge.observe(ended - started)
+        if self._hooks:
+            self._emit(
+                _hooks.AttemptEnded,
+                call,
+                region=region,
+                attempt=attempt,
+                outcome=outcome.kind,
+                error=outcome.error,
+                duration=ended - started,
+            )
+        return result, error, outcome
+
     def _admit_attempt(self, call: Call, now: float) -> Admission | None:
-        """Ask the breaker; refuse the attempt (and so the call) when open."""
-        breaker = call.breaker
-        if breaker is None:
-            return None
-        admission, transition = breaker.admit(now)
-        self._report(call, transition)
-        if admission.allowed:
-            return admission
+        """Ask the breaker; an open one sends the attempt to another region
+        when the call may move, and otherwise refuses it (and the call)."""
+        while True:
+            breaker = call.breaker
+            if breaker is None:
+                return None
+            admission, transition = breaker.admit(now)
+            self._report(call, transition)
+            if admission.allowed:
+                return admission
+            if call.routes is not None and call.routes.move(
+                call, f"the breaker of {call.endpoint} is open", new_round=True
+            ):
+                continue  # nothing was sent: moving costs no token
+            break
         call.stop_reason = StopReason.CIRCUIT_OPEN
         if call.attempts and call.last_error is not None:
             # Opened during our backoff: end with the last real error.
@@ -192,6 +323,21 @@ class CallDriver:
             retry_after=retry_after,
             last_failure=snapshot.last_failure,
         )
+
+    def _report_switch(self, call: Call, switch: Switch | None) -> None:
+        if switch is None or call.routes is None:
+            return
+        home = call.routes.router.regions[PRIMARY]
+        level = logging.INFO if switch.after == home else logging.WARNING
+        logger.log(
+            level, "%s calls of %s clients now start in %s (were in %s): %s",
+            call.service, home, switch.after, switch.before, switch.reason,
+        )
+        if self._hooks:
+            self._emit(
+                _hooks.RegionSwitched, call, region=home,
+                before=switch.before, after=switch.after, reason=switch.reason,
+            )
 
     def _report(self, call: Call, transition: Transition | None) -> None:
         if transition is None:
@@ -245,6 +391,8 @@ class CallDriver:
 
     def _finish(self, call: Call, *, succeeded: bool, error: BaseException | None) -> None:
         now = self._clock.monotonic()
+        if call.routes is not None:
+            call.routes.release()
         if succeeded:
             call.stop_reason = None
         elif isinstance(error, Exception) and not isinstance(error, ResilienceError):
@@ -260,10 +408,47 @@ class CallDriver:
             )
 
     def _emit(self, event_type: type, call: Call, **fields: Any) -> None:
-        event = event_type(
-            service=call.service, operation=call.operation.name, region=call.region, **fields
-        )
+        fields.setdefault("region", call.region)
+        event = event_type(service=call.service, operation=call.operation.name, **fields)
         _hooks.dispatch(self._hooks, event)
+
+
+class _Legs:
+    """The requests of one hedged call, run in the pool's threads (each in a
+    copy of the caller's context); the call's slot in the pool is given back
+    when the last of them ends, even after the call returned."""
+
+    def __init__(self, pool: HedgePool) -> None:
+        self._pool = pool
+        self._lock = threading.Lock()
+        self._running = 0
+        self._closed = False
+        self._released = False
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> futures.Future[Any]:
+        with self._lock:
+            self._running += 1
+        leg = self._pool.executor().submit(contextvars.copy_context().run, fn, *args)
+        leg.add_done_callback(self._ended)
+        return leg
+
+    def close(self) -> None:
+        """No more legs will start."""
+        with self._lock:
+            self._closed = True
+        self._release_if_idle()
+
+    def _ended(self, _leg: futures.Future[Any]) -> None:
+        with self._lock:
+            self._running -= 1
+        self._release_if_idle()
+
+    def _release_if_idle(self) -> None:
+        with self._lock:
+            if not self._closed or self._running or self._released:
+                return
+            self._released = True
+        self._pool.leave()
 
 
 def _where(call: Call) -> dict[str, str]:

@@ -1,5 +1,5 @@
-"""The health view: each endpoint's breaker, budget and bulkhead, for
-dashboards and debugging."""
+"""The health view: each endpoint's breaker, budget and bulkhead, the region
+its clients' calls start in, and its hedges; for dashboards and debugging."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 from resilient_cloud._breaker import BreakerSnapshot, CircuitBreakerState
 from resilient_cloud._budget import RetryBudgetState
 from resilient_cloud._bulkhead import BulkheadSnapshot, BulkheadState
+from resilient_cloud._hedging import HedgeSnapshot, HedgeState
 from resilient_cloud._registry import REGISTRY, Endpoint, Key
+from resilient_cloud._routing import RegionRouter, RoutingSnapshot
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,11 @@ class EndpointHealth:
     #: Retry tokens available right now.
     budget_balance: float | None
     bulkhead: BulkheadSnapshot | None
+    #: For the own region of clients with fallback regions: where their
+    #: calls start now, and why.
+    routing: RoutingSnapshot | None = None
+    #: Hedged reads of clients with a :class:`Hedge`: fired, won, delay.
+    hedging: HedgeSnapshot | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -55,9 +62,14 @@ def _endpoint_health(endpoint: Endpoint, kinds: dict[str, tuple[Any, Any]]) -> E
     breaker, breaker_clock = kinds.get("breaker", (None, None))
     budget, budget_clock = kinds.get("budget", (None, None))
     bulkhead: BulkheadState | None = kinds.get("bulkhead", (None, None))[0]
+    router: RegionRouter | None
+    router, router_clock = kinds.get("routing", (None, None))
+    hedge: HedgeState | None = kinds.get("hedge", (None, None))[0]
     return EndpointHealth(
         endpoint=endpoint,
         breaker=breaker.snapshot(breaker_clock.monotonic()) if breaker else None,
         budget_balance=budget.balance(budget_clock.monotonic()) if budget else None,
         bulkhead=bulkhead.snapshot() if bulkhead else None,
+        routing=router.snapshot(router_clock.monotonic()) if router else None,
+        hedging=hedge.snapshot() if hedge else None,
     )

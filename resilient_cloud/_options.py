@@ -91,6 +91,27 @@ DEFAULT_DNS_REFRESH_INTERVAL = 5.0
 DEFAULT_DNS_MAX_NAMES = 1024
 DNS_BACKENDS = ("system", "dnspython")
 
+# Failover (issue 7). Three failures in a row of the region in use move a
+# client's calls elsewhere: one failure is noise, and the call that saw it
+# already failed over by itself; waiting for the breaker (20 attempts) would
+# leave the sticky switch to chance at low rates.
+DEFAULT_SWITCH_AFTER = 3
+# Seconds on a fallback before the primary is probed: long enough that a
+# flapping primary does not pull traffic back per call, short enough that a
+# recovered primary is used again within seconds (the benchmark's target).
+DEFAULT_STICK_FOR = 5.0
+# Each quick return to a primary that fails again doubles the stay, up to this.
+DEFAULT_MAX_STICK_FOR = 60.0
+# At most one probe call of the primary per interval while on a fallback.
+DEFAULT_PROBE_INTERVAL = 1.0
+# Hedging: until enough latencies are known, wait max_delay (a hedge that
+# fires late costs little; one that fires early doubles the load).
+DEFAULT_HEDGE_PERCENTILE = 95.0
+DEFAULT_HEDGE_MIN_DELAY = 0.005
+DEFAULT_HEDGE_MAX_DELAY = 1.0
+DEFAULT_HEDGE_MIN_SAMPLES = 20
+DEFAULT_HEDGE_MAX_CONCURRENT = 32
+
 
 @dataclass(frozen=True, slots=True)
 class Retry:
@@ -281,6 +302,102 @@ class DnsCache:
         problems.raise_if_any()
 
 
+@dataclass(frozen=True, slots=True)
+class Failover:
+    """How a client with ``fallback_regions`` moves between its regions.
+
+    A call whose attempt fails in a sick way (DNS, refused or failed
+    connection, timeout, server error; not throttling or client errors) or
+    meets an open breaker tries the next region at once, without backoff;
+    that attempt spends a retry token like any retry. After ``switch_after``
+    such failures in a row, every call starts in the next region (sticky) for
+    ``stick_for`` seconds; then one call at a time, at most every
+    ``probe_interval``, probes the primary, and the first probe that succeeds
+    brings the client back. A primary that fails again soon after a return
+    keeps the client away twice as long, up to ``max_stick_for``.
+
+    Args:
+        writes: which non-read operations may fail over: ``False`` (none, the
+            default), ``True`` (all), or operation names (``"PutItem"`` or
+            ``"dynamodb.PutItem"``), e.g. for DynamoDB global tables. Even
+            then a write moves to another region only when the request
+            certainly never reached the first (DNS, refused connection, open
+            breaker), never after an ambiguous failure.
+    """
+
+    writes: bool | frozenset[str] = False
+    switch_after: int = DEFAULT_SWITCH_AFTER
+    stick_for: float = DEFAULT_STICK_FOR
+    max_stick_for: float = DEFAULT_MAX_STICK_FOR
+    probe_interval: float = DEFAULT_PROBE_INTERVAL
+
+    def __post_init__(self) -> None:
+        problems = Problems("Failover")
+        writes = self.writes
+        if not isinstance(writes, bool):
+            if isinstance(writes, str) or not hasattr(writes, "__iter__"):
+                problems.wrong_type("writes", "a bool or a collection of operation names", writes)
+            else:
+                names = frozenset(writes)
+                if not all(isinstance(name, str) and name for name in names):
+                    problems.wrong_type("writes", "a bool or a collection of operation names", writes)
+                object.__setattr__(self, "writes", names)
+        switch_after = integer(problems, "switch_after", self.switch_after)
+        if switch_after is not None and switch_after < 1:
+            problems.out_of_range("switch_after", ">= 1", switch_after)
+        durations(problems, self, ("stick_for", "max_stick_for"))
+        durations(problems, self, ("probe_interval",), positive=True)
+        not_below(problems, self, "max_stick_for", "stick_for")
+        problems.raise_if_any()
+
+    def allows_write(self, service: str, operation: str) -> bool:
+        """Whether the non-read ``operation`` of ``service`` may fail over."""
+        if isinstance(self.writes, bool):
+            return self.writes
+        return operation in self.writes or f"{service}.{operation}" in self.writes
+
+
+@dataclass(frozen=True, slots=True)
+class Hedge:
+    """Hedged reads: when a read-only call's first attempt has not answered
+    after a delay, send the same read to the next region (or, without
+    fallback regions, over a second connection) and take the first answer.
+
+    The delay is ``delay`` seconds when set, else the ``percentile`` of this
+    client's recent first-attempt latencies (its last 256), clamped to
+    ``[min_delay, max_delay]``; ``max_delay`` until ``min_samples`` are known.
+    Every hedge withdraws one token from the retry budget and is skipped
+    when the budget is empty, so hedging cannot amplify an overload. At most
+    ``max_concurrent`` hedged calls per client run at once; calls beyond
+    that are sent unhedged. The losing request is not cancelled (a sync
+    request cannot be): its answer is discarded.
+    """
+
+    delay: float | None = None
+    percentile: float = DEFAULT_HEDGE_PERCENTILE
+    min_delay: float = DEFAULT_HEDGE_MIN_DELAY
+    max_delay: float = DEFAULT_HEDGE_MAX_DELAY
+    min_samples: int = DEFAULT_HEDGE_MIN_SAMPLES
+    max_concurrent: int = DEFAULT_HEDGE_MAX_CONCURRENT
+
+    def __post_init__(self) -> None:
+        problems = Problems("Hedge")
+        if self.delay is not None:
+            durations(problems, self, ("delay",), positive=True)
+        percentile = number(problems, "percentile", self.percentile)
+        if percentile is not None:
+            if not 0.0 < percentile < 100.0:
+                problems.out_of_range("percentile", "between 0 and 100 (exclusive)", percentile)
+            object.__setattr__(self, "percentile", percentile)
+        durations(problems, self, ("min_delay", "max_delay"), positive=True)
+        not_below(problems, self, "max_delay", "min_delay")
+        for name in ("min_samples", "max_concurrent"):
+            value = integer(problems, name, getattr(self, name))
+            if value is not None and value < 1:
+                problems.out_of_range(name, ">= 1", value)
+        problems.raise_if_any()
+
+
 def _check_backend(problems: Problems, backend: Any) -> None:
     if isinstance(backend, str):
         if backend not in DNS_BACKENDS:
@@ -311,9 +428,12 @@ class Policy:
         bulkhead: a bound on calls in flight per endpoint (:class:`Bulkhead`).
         dns: cache DNS answers and serve the last good one when lookups
             fail (:class:`DnsCache`); ``None`` leaves every lookup to urllib3.
+        failover: how calls move to a client's ``fallback_regions``
+            (:class:`Failover`); ``None`` keeps every call in its own region.
+        hedge: hedged reads (:class:`Hedge`); off unless set.
         deadline: seconds (or a ``timedelta``) for the whole call, across
-            attempts and backoff; ``None`` for no deadline. No backoff sleeps
-            past it and no attempt starts after it; an attempt already in
+            attempts, backoff and fallback regions; ``None`` for no deadline.
+            No backoff sleeps past it and no attempt starts after it; an attempt already in
             flight is bounded by the client's connect and read timeouts.
         hooks: callables receiving every decision (:mod:`resilient_cloud.hooks`).
         operation_safety: overrides of :class:`Safety`, keyed by
@@ -327,6 +447,8 @@ class Policy:
     breaker: CircuitBreaker | None = field(default_factory=CircuitBreaker)
     bulkhead: Bulkhead | None = field(default_factory=Bulkhead)
     dns: DnsCache | None = field(default_factory=DnsCache)
+    failover: Failover | None = field(default_factory=Failover)
+    hedge: Hedge | None = None
     deadline: float | datetime.timedelta | None = None
     hooks: tuple[Hook, ...] = ()
     operation_safety: Mapping[str, Safety | str] = field(default_factory=dict)
@@ -340,6 +462,8 @@ class Policy:
         _check_instance(problems, "breaker", self.breaker, CircuitBreaker)
         _check_instance(problems, "bulkhead", self.bulkhead, Bulkhead)
         _check_instance(problems, "dns", self.dns, DnsCache)
+        _check_instance(problems, "failover", self.failover, Failover)
+        _check_instance(problems, "hedge", self.hedge, Hedge)
         if self.deadline is not None:
             deadline = seconds(problems, "deadline", self.deadline)
             if deadline is not None:

@@ -61,10 +61,24 @@ class AttemptOutcome:
             return None
         return True
 
+    @property
+    def region_sick(self) -> bool | None:
+        """What this attempt says about the region, for failover: True when
+        it failed in a way another region may not (DNS, connection, timeout,
+        server error), False when it answered, None otherwise. Throttling is
+        not sickness: it is the caller's own capacity, and moving would only
+        carry the overload elsewhere."""
+        if self.kind in _HEALTHY_KINDS:
+            return False
+        return True if self.kind in _SICK_KINDS else None
+
 
 SUCCESS = AttemptOutcome("success")
 _HEALTHY_KINDS = frozenset({"success", "client-error"})
 _SILENT_KINDS = frozenset({"not-sent", "error", "interrupted"})
+_SICK_KINDS = frozenset(
+    {"connection-failed", "server-error", "timeout", "connection-closed", "transient-error"}
+)
 
 
 @dataclass(slots=True)

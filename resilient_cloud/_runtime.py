@@ -2,38 +2,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from resilient_cloud._botocore import operations
-from resilient_cloud._botocore.client import configured_retries
+from resilient_cloud._botocore.client import configured_retries, prepare_unwrapped
+from resilient_cloud._botocore.fallback import ClientFactory, FallbackClients
 from resilient_cloud._breaker import CircuitBreakerState
 from resilient_cloud._budget import RetryBudgetState
 from resilient_cloud._bulkhead import BulkheadState
 from resilient_cloud._call import Call, Operation
 from resilient_cloud._dns.cache import DnsAnswerCache, Requester, cache_for
 from resilient_cloud._driver import CallDriver, Send
+from resilient_cloud._failover import CallRoutes, Route
+from resilient_cloud._hedging import HedgePool, HedgeState
 from resilient_cloud._options import DEFAULT_MAX_ATTEMPTS, Policy
 from resilient_cloud._registry import REGISTRY, Endpoint, Key
+from resilient_cloud._routing import PRIMARY, RegionRouter, Start
+from resilient_cloud._safety import Safety
 from resilient_cloud._strategies import (
     retry_if_safe_to_retry,
     stop_when_spent,
     wait_full_jitter,
+    wait_unless_failing_over,
 )
 
 T = TypeVar("T")
+logger = logging.getLogger("resilient_cloud")
 
 
 class ClientRuntime:
     """The policy, resolved against one client's service, region and config."""
 
-    def __init__(self, client: Any, policy: Policy, fallback_regions: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        client: Any,
+        policy: Policy,
+        fallback_regions: tuple[str, ...] = (),
+        fallback_factory: ClientFactory | None = None,
+        endpoint_urls: Mapping[str, str] | None = None,
+    ) -> None:
         meta = client.meta
         self.policy = policy
         self.fallback_regions = fallback_regions
         self._service_model = meta.service_model
         self.service: str = self._service_model.service_name
         self.region: str = meta.region_name or ""
+        self._partition: str = meta.partition
         self.endpoint = Endpoint.from_url(meta.partition, self.service, self.region, meta.endpoint_url)
         self._endpoint_name = str(self.endpoint)
         self.retry_mode, configured_attempts = configured_retries(client)
@@ -53,47 +69,136 @@ class ClientRuntime:
         )
         self.dns_requester = Requester(policy.hooks, self.service, self.region)
         self._operations: dict[str, Operation] = {}
+        self._hedge_key = self._key("hedge", policy.hedge)
+        # Failover: route 0 is this client; the others are built on first use.
+        self._fallback_clients = (
+            FallbackClients(fallback_factory, endpoint_urls or {}, self._prepare_fallback_client)
+            if fallback_factory is not None and fallback_regions and policy.failover is not None
+            else None
+        )
+        self._routes: list[Route | None] = [None] * (1 + len(fallback_regions))
+        self._routes[0] = Route(0, self.region, self.endpoint, None, self._budget_key, self._breaker_key)
+        # (kind, endpoint, options, clock) like the other keys (see _health.py).
+        self._router_key = (
+            Key("routing", self.endpoint, ((self.region, *fallback_regions), policy.failover),
+                policy.clock)
+            if self._fallback_clients is not None else None
+        )
         self._driver = CallDriver(
             clock=policy.clock,
             strategies=_strategies(policy),
             hooks=policy.hooks,
+            hedge_pool=HedgePool(policy.hedge.max_concurrent) if policy.hedge else None,
         )
 
     def call(self, send: Send, operation_name: str, api_params: dict[str, Any]) -> Any:
         now = self.policy.clock.monotonic()
         deadline = self.policy.deadline
+        operation = self._operation(operation_name)
+        read_only = operation.safety is Safety.READ_ONLY
+        routes = self._call_routes(now, operation) if self._router_key is not None else None
+        route = self._routes[0] if routes is None else self._route(routes.start.index)
+        assert route is not None
         call = Call(
-            operation=self._operation(operation_name),
+            operation=operation,
             service=self.service,
-            region=self.region,
+            region=route.region,
             max_attempts=self.max_attempts,
             started_at=now,
             deadline_at=None if deadline is None else now + deadline,
-            budget=self.budget(),
+            budget=_shared(route.budget_key, RetryBudgetState),
             retry_unsafe=self._retry_unsafe,
-            breaker=self.breaker(),
+            breaker=self._breaker(route),
             bulkhead=self.bulkhead(),
-            endpoint=self._endpoint_name,
+            endpoint=route.name,
+            route=route,
+            routes=routes,
+            hedge=_shared(self._hedge_key, HedgeState) if read_only else None,
         )
         return self._driver.run(call, send, api_params)
 
-    # The shared per-endpoint states (None when the mechanism is off). Looked
-    # up on every call, so a state evicted from the bounded registry is
-    # replaced for every client at once rather than split between them.
+    # -- regions -------------------------------------------------------
 
-    def budget(self) -> RetryBudgetState | None:
-        return _shared(self._budget_key, lambda options: RetryBudgetState(options))
+    def _call_routes(self, now: float, operation: Operation) -> CallRoutes | None:
+        """The regions a call may use, starting where the router says; None
+        for a write that may not leave the client's region."""
+        failover = self.policy.failover
+        assert failover is not None
+        if operation.safety is not Safety.READ_ONLY and not failover.allows_write(
+            self.service, operation.name
+        ):
+            return None
+        router = self.router()
+        assert router is not None
+        start, switch = router.start(now, self._is_open)
+        if self._route(start.index) is None:  # its client could not be built
+            router.release_probe(start)
+            start = Start(PRIMARY)
+        return CallRoutes(router, start, self._route, self._is_open, self._breaker, switch)
 
-    def breaker(self) -> CircuitBreakerState | None:
-        return _shared(
-            self._breaker_key, lambda options: CircuitBreakerState(options, self.policy.random)
+    def router(self) -> RegionRouter | None:
+        """The region choice shared by this client's group (None without fallback)."""
+        key = self._router_key
+        if key is None:
+            return None
+        return REGISTRY.get(
+            key, lambda: RegionRouter(*key.parts[2], now=self.policy.clock.monotonic())
         )
+
+    def _route(self, index: int) -> Route | None:
+        """Region ``index``'s route, building its client on first use; None
+        when that fails (logged: the call stays where it can go)."""
+        route = self._routes[index]
+        if route is not None or self._fallback_clients is None:
+            return route
+        region = self.fallback_regions[index - 1]
+        try:
+            client = self._fallback_clients.get(region)
+        except Exception:
+            logger.warning("cannot build the %s client for %s", self.service, region, exc_info=True)
+            return None
+        endpoint = Endpoint.from_url(self._partition, self.service, region, client.meta.endpoint_url)
+        policy = self.policy
+        route = Route(
+            index, region, endpoint, client._make_api_call,
+            self._key_for("budget", endpoint, policy.budget, policy.clock),
+            self._key_for("breaker", endpoint, policy.breaker, policy.clock),
+        )
+        self._routes[index] = route  # racing threads build equal routes
+        return route
+
+    def endpoints(self) -> list[Endpoint]:
+        """This client's endpoint and those of the fallback regions used so far."""
+        return [route.endpoint for route in self._routes if route is not None]
+
+    def _is_open(self, index: int) -> bool:
+        route = self._routes[index]  # a region never used has no breaker yet
+        breaker = None if route is None else self._breaker(route)
+        return breaker is not None and breaker.retry_after(self.policy.clock.monotonic()) is not None
+
+    def _breaker(self, route: Route) -> CircuitBreakerState | None:
+        return _shared(
+            route.breaker_key, lambda options: CircuitBreakerState(options, self.policy.random)
+        )
+
+    def _prepare_fallback_client(self, client: Any, region: str) -> None:
+        """Make a fallback client safe to send our attempts through: no
+        retries of its own, attempts watched, the DNS cache installed."""
+        prepare_unwrapped(client, self.dns_cache, Requester(self.policy.hooks, self.service, region))
+
+    # The shared per-endpoint states (None when the mechanism is off) are
+    # looked up on every call, so a state evicted from the bounded registry
+    # is replaced for every client at once rather than split between them.
 
     def bulkhead(self) -> BulkheadState | None:
         return _shared(self._bulkhead_key, lambda options: BulkheadState(options))
 
     def _key(self, kind: str, options: Any, *scope: Any) -> Key | None:
-        return None if options is None else Key(kind, self.endpoint, options, *scope)
+        return self._key_for(kind, self.endpoint, options, *scope)
+
+    @staticmethod
+    def _key_for(kind: str, endpoint: Endpoint, options: Any, *scope: Any) -> Key | None:
+        return None if options is None else Key(kind, endpoint, options, *scope)
 
     def _operation(self, name: str) -> Operation:
         operation = self._operations.get(name)
@@ -131,6 +236,6 @@ def _strategies(policy: Policy) -> dict[str, Any]:
         wait = wait_full_jitter(0.0, 0.0, 0.0, policy.random)
     return {
         "retry": retry_if_safe_to_retry(),
-        "wait": wait,
+        "wait": wait_unless_failing_over(wait),
         "stop": stop_when_spent(policy.clock),
     }

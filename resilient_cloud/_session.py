@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import weakref
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import boto3.session
 
 from resilient_cloud._botocore.client import runtime_of
+from resilient_cloud._botocore.fallback import session_factory
 from resilient_cloud._health import EndpointHealth, health
 from resilient_cloud._options import Policy
-from resilient_cloud._registry import Endpoint
-from resilient_cloud._wrap import wrap
+from resilient_cloud._wrap import _install, wrap
 
 
 class Session(boto3.session.Session):
@@ -28,8 +29,9 @@ class Session(boto3.session.Session):
             raise TypeError(f"policy must be a resilient_cloud.Policy, not {type(policy).__name__}")
         super().__init__(*args, **kwargs)
         self.policy = policy if policy is not None else Policy()
-        # Endpoints of this session's clients, for health(); a handful.
-        self._endpoints: set[Endpoint] = set()
+        # The runtimes of this session's clients, for health(); they go
+        # with their clients.
+        self._runtimes: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def client(  # type: ignore[override]
         self,
@@ -37,6 +39,7 @@ class Session(boto3.session.Session):
         *args: Any,
         policy: Policy | None = None,
         fallback_regions: Iterable[str] = (),
+        endpoint_urls: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> Any:
         """Create a client as boto3 does, with resilience installed.
@@ -44,14 +47,22 @@ class Session(boto3.session.Session):
         Args:
             policy: overrides the session's policy for this client.
             fallback_regions: regions that may serve this client's calls when
-                its own region is unhealthy (same partition only).
+                its own region is unhealthy (same partition only; see
+                :class:`Failover`). Their clients are made by this session on
+                first use, with the same arguments.
+            endpoint_urls: ``{region: url}``, needed with ``endpoint_url``
+                for every fallback region (a custom endpoint cannot be guessed
+                for another region).
         """
         client = super().client(service_name, *args, **kwargs)
         policy = policy if policy is not None else self.policy
-        wrap(client, policy=policy, fallback_regions=fallback_regions)
+        _install(
+            client, policy, fallback_regions, endpoint_urls,
+            lambda _client: session_factory(self, service_name, args, kwargs),
+        )
         runtime = runtime_of(client)
         if runtime is not None:
-            self._endpoints.add(runtime.endpoint)
+            self._runtimes.add(runtime)
         return client
 
     def resource(  # type: ignore[override]
@@ -64,9 +75,10 @@ class Session(boto3.session.Session):
         return resource
 
     def health(self) -> list[EndpointHealth]:
-        """Breaker, budget and bulkhead state of each endpoint this session's
-        clients have called (see :func:`resilient_cloud.health`)."""
-        return health(self._endpoints)
+        """Breaker, budget, bulkhead, region and hedge state of each endpoint
+        this session's live clients have called, fallback regions included
+        (see :func:`resilient_cloud.health`)."""
+        return health({endpoint for runtime in list(self._runtimes) for endpoint in runtime.endpoints()})
 
     def __repr__(self) -> str:
         return f"resilient_cloud.Session(region_name={self.region_name!r})"

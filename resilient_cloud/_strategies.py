@@ -18,6 +18,7 @@ from tenacity.wait import wait_base
 
 from resilient_cloud._call import Call, call_of
 from resilient_cloud._clock import Clock
+from resilient_cloud._safety import Safety
 from resilient_cloud.errors import StopReason
 
 logger = logging.getLogger("resilient_cloud")
@@ -49,7 +50,25 @@ class retry_if_safe_to_retry(retry_base):
         if call.body_positions is None:
             call.stop_reason = StopReason.STREAM_NOT_SEEKABLE
             return False
+        if call.routes is not None:
+            _choose_region(call)
         return True
+
+
+def _choose_region(call: Call) -> None:
+    """Where the retry goes: after a sick failure, the next region at once;
+    a write moves only if its request certainly never arrived."""
+    outcome = call.outcome
+    assert outcome is not None and call.routes is not None
+    if not outcome.region_sick:
+        return
+    if outcome.may_have_reached_service and call.operation.safety is not Safety.READ_ONLY:
+        return  # an ambiguous write stays where it may have been applied
+    why = f"{outcome.kind} ({outcome.error}) in {call.region}"
+    if call.routes.move(call, why):
+        call.skip_backoff = True  # another region: no reason to wait
+    else:
+        call.routes.move(call, why, new_round=True)  # every region failed: back off first
 
 
 class wait_full_jitter(wait_base):
@@ -73,6 +92,19 @@ class wait_full_jitter(wait_base):
         outcome = call_of(retry_state).outcome
         throttled = outcome is not None and outcome.throttled
         return self.rng.uniform(0.0, self.upper_bound(retry_state.attempt_number, throttled))
+
+
+class wait_unless_failing_over(wait_base):
+    """``wait``, except before an attempt that moves to another region
+    after a sick failure: that one goes at once."""
+
+    def __init__(self, wait: wait_base) -> None:
+        self.wait = wait
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        if call_of(retry_state).skip_backoff:
+            return 0.0
+        return self.wait(retry_state)
 
 
 class stop_when_spent(stop_base):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from resilient_cloud._botocore.client import check_sync_client, install
+from resilient_cloud._botocore.fallback import ClientFactory, check_endpoint_urls, clone_factory
 from resilient_cloud._botocore.regions import validate_fallback_regions
 from resilient_cloud._options import Policy
 from resilient_cloud._runtime import ClientRuntime
@@ -14,7 +15,12 @@ from resilient_cloud._switch import is_disabled
 T = TypeVar("T")
 
 
-def wrap(client: T, policy: Policy | None = None, fallback_regions: Iterable[str] = ()) -> T:
+def wrap(
+    client: T,
+    policy: Policy | None = None,
+    fallback_regions: Iterable[str] = (),
+    endpoint_urls: Mapping[str, str] | None = None,
+) -> T:
     """Install resilience on ``client`` in place and return it.
 
     ``client`` is a botocore/boto3 client, or a boto3 resource (its
@@ -24,8 +30,25 @@ def wrap(client: T, policy: Policy | None = None, fallback_regions: Iterable[str
     Args:
         policy: the :class:`Policy` to apply; ``None`` for the defaults.
         fallback_regions: regions to serve calls from when this client's region
-            is unhealthy, checked against botocore's partition data now.
+            is unhealthy (see :class:`Failover`), checked against botocore's
+            partition data now. Their clients are built on first use from this
+            client's credentials, config, TLS verification and scheme (event
+            handlers registered on this client are not copied; clients made
+            by :meth:`Session.client` are copied exactly).
+        endpoint_urls: ``{region: url}`` for clients with a custom
+            ``endpoint_url``, which cannot be guessed for another region.
     """
+    return _install(client, policy, fallback_regions, endpoint_urls, clone_factory)
+
+
+def _install(
+    client: T,
+    policy: Policy | None,
+    fallback_regions: Iterable[str],
+    endpoint_urls: Mapping[str, str] | None,
+    factory: Callable[[Any], ClientFactory],
+) -> T:
+    """``wrap``, with fallback clients made by ``factory(botocore_client)``."""
     if policy is None:
         policy = Policy()
     elif not isinstance(policy, Policy):
@@ -35,7 +58,11 @@ def wrap(client: T, policy: Policy | None = None, fallback_regions: Iterable[str
         botocore_client = client.meta.client  # type: ignore[attr-defined]
     check_sync_client(botocore_client)
     regions = validate_fallback_regions(botocore_client, fallback_regions)
+    urls = check_endpoint_urls(botocore_client, regions, endpoint_urls)
     if is_disabled():
         return client
-    install(botocore_client, ClientRuntime(botocore_client, policy, regions))
+    runtime = ClientRuntime(
+        botocore_client, policy, regions, factory(botocore_client) if regions else None, urls
+    )
+    install(botocore_client, runtime)
     return client

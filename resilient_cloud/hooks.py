@@ -31,7 +31,11 @@ __all__ = [
     "DnsRefreshFailed",
     "DnsStaleAnswerServed",
     "Event",
+    "FailedOver",
+    "HedgeEnded",
+    "HedgeFired",
     "Hook",
+    "RegionSwitched",
     "RetryScheduled",
 ]
 
@@ -157,9 +161,59 @@ class DnsRecovered:
     stale_for: float
 
 
+@dataclass(frozen=True, slots=True)
+class FailedOver:
+    """One call's next attempt goes to ``to_region`` instead of ``region``,
+    and why (the failure seen there, or its open breaker)."""
+
+    service: str
+    operation: str
+    region: str
+    to_region: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegionSwitched:
+    """The calls of the clients whose own region is ``region`` now start in
+    ``after`` instead of ``before`` (sticky failover, or failback after a
+    successful probe of ``region``), and why."""
+
+    service: str
+    operation: str  # the call whose attempt caused the switch
+    region: str
+    before: str
+    after: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeFired:
+    """A read had not answered after ``delay`` seconds: the same read went
+    to ``to_region`` (``region`` itself: over a second connection)."""
+
+    service: str
+    operation: str
+    region: str
+    to_region: str
+    delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeEnded:
+    """A hedged read is answered; ``hedge_won`` says whether the hedge's
+    answer was the one used."""
+
+    service: str
+    operation: str
+    region: str
+    hedge_won: bool
+
+
 Event = (
     AttemptStarted | AttemptEnded | RetryScheduled | CallEnded | CallRejected | BreakerStateChanged
-    | DnsStaleAnswerServed | DnsRefreshFailed | DnsRecovered
+    | DnsStaleAnswerServed | DnsRefreshFailed | DnsRecovered | FailedOver | RegionSwitched
+    | HedgeFired | HedgeEnded
 )
 
 

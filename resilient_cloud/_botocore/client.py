@@ -69,14 +69,22 @@ def check_sync_client(client: Any) -> None:
 
 def install(client: BaseClient, runtime: Any) -> None:
     """Put ``runtime`` on ``client`` (replacing any earlier one)."""
-    take_over_retries(client)
-    if not install_dns_cache(client, runtime.dns_cache, runtime.dns_requester) and runtime.dns_cache:
-        logger.warning(
-            "DNS cache not installed on %s: its HTTP session (%s) is not botocore's URLLib3Session",
-            runtime.endpoint, type(client._endpoint.http_session).__name__,
-        )
+    prepare_unwrapped(client, runtime.dns_cache, runtime.dns_requester)
     client.__dict__[RUNTIME_ATTRIBUTE] = runtime
     client.__class__ = _resilient_class(type(client))
+
+
+def prepare_unwrapped(client: BaseClient, dns_cache: Any, requester: Any) -> None:
+    """botocore's retries off, attempts watched, the DNS cache installed:
+    what our driver needs of any client it sends through."""
+    take_over_retries(client)
+    if not install_dns_cache(client, dns_cache, requester) and dns_cache:
+        logger.warning(
+            "DNS cache not installed on the %s client for %s: its HTTP session (%s) is not "
+            "botocore's URLLib3Session",
+            client.meta.service_model.service_name, client.meta.region_name,
+            type(client._endpoint.http_session).__name__,
+        )
 
 
 def runtime_of(client: Any) -> Any:
