@@ -53,13 +53,20 @@ def check_endpoint_urls(
         raise TypeError(
             f"endpoint_urls must be a mapping of region to URL, not {type(endpoint_urls).__name__}"
         )
-    regions = (client.meta.region_name, *fallback_regions)
+    own_region = client.meta.region_name
     problems = []
     for region, url in endpoint_urls.items():
-        if region not in regions:
-            problems.append(f"{region!r} is neither the client's region nor a fallback region")
         if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
             problems.append(f"the URL for {region!r} must be an http(s) URL, got {url!r}")
+        elif region == own_region:
+            # Allowed so one mapping can serve every region, if it agrees.
+            if url.rstrip("/") != client.meta.endpoint_url.rstrip("/"):
+                problems.append(
+                    f"the URL for the client's own region {region!r} ({url}) differs from "
+                    f"its endpoint ({client.meta.endpoint_url})"
+                )
+        elif region not in fallback_regions:
+            problems.append(f"{region!r} is neither the client's region nor a fallback region")
     if fallback_regions and custom_endpoint_url(client) is not None:
         missing = [region for region in fallback_regions if region not in endpoint_urls]
         if missing:

@@ -20,6 +20,15 @@ def known_regions(service: str, partition: str) -> frozenset[str]:
     return frozenset(session.get_available_regions(service, partition_name=partition))
 
 
+def partition_of(service: str, region: str) -> str | None:
+    """The partition whose regions for ``service`` include ``region``, if any."""
+    session = _endpoint_data_session()
+    for partition in session.get_available_partitions():
+        if region in known_regions(service, partition):
+            return partition
+    return None
+
+
 def validate_fallback_regions(client: Any, regions: Iterable[str]) -> tuple[str, ...]:
     """Check ``regions`` against the client's service and partition.
 
@@ -42,8 +51,12 @@ def validate_fallback_regions(client: Any, regions: Iterable[str]) -> tuple[str,
         if region == primary:
             problems.append(f"{region!r} is the client's own region")
         elif region not in known:
+            other = partition_of(service, region)
             problems.append(
-                f"{region!r} is not a region botocore knows for {service} "
+                f"{region!r} is in partition {other!r}, not the client's {partition!r} "
+                "(fallback stays within a partition)"
+                if other is not None
+                else f"{region!r} is not a region botocore knows for {service} "
                 f"in partition {partition!r}"
             )
     if len(set(regions)) != len(regions):
