@@ -53,6 +53,8 @@ class Call:
     routes: CallRoutes | None = None
     #: Set when the next attempt moves region: (from region, why).
     moved_from: tuple[str, str] | None = None
+    #: The region the last attempt was sent to (None before the first).
+    attempted_region: str | None = None
     #: The next attempt moved region after a sick failure: no backoff first.
     skip_backoff: bool = False
     #: The endpoint's hedge state, for a read that may be hedged.

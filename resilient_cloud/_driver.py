@@ -175,6 +175,8 @@ class CallDriver:
         """Send the hedge, if a region admits it and the budget pays for it."""
         assert call.hedge is not None
         now = self._clock.monotonic()
+        if call.attempts >= call.max_attempts:
+            return None  # a hedge is an attempt: Retry(max_attempts=1) sends one request
         if call.deadline_at is not None and now >= call.deadline_at:
             return None
         route = call.route
@@ -186,6 +188,9 @@ class CallDriver:
             admission, transition = breaker.admit(now)
             self._report(call, transition)
             if not admission.allowed:
+                # Counted like a budget refusal (docs/configuration.md, Hedge):
+                # health()'s "refused" must show hedges the breaker stopped.
+                call.hedge.count(fired=False)
                 return None
         if call.budget is not None and not call.budget.try_withdraw(now, 1.0).granted:
             if admission is not None and breaker is not None:
@@ -232,6 +237,7 @@ class CallDriver:
         else:
             _rewind(call)
         call.attempts += 1
+        call.attempted_region = call.region
         call.skip_backoff = False
         if call.moved_from is not None:
             before, why = call.moved_from
@@ -277,7 +283,8 @@ class CallDriver:
             self._report(call, breaker.record(ended, admission, outcome.endpoint_failed, failure))
         if call.routes is not None and route is not None:
             self._report_switch(call, call.routes.record(ended, route.index, outcome, failure))
-        if call.hedge is not None and attempt == 1:
+        if call.hedge is not None and attempt == 1 and outcome.succeeded:
+            # Answers only: a fast refusal says nothing about how long a read takes.
             call.hedge.observe(ended - started)
         if self._hooks:
             self._emit(
@@ -294,6 +301,11 @@ class CallDriver:
     def _admit_attempt(self, call: Call, now: float) -> Admission | None:
         """Ask the breaker; an open one sends the attempt to another region
         when the call may move, and otherwise refuses it (and the call)."""
+        # Regions whose breakers refused this attempt. A half-open breaker
+        # whose probes are all in flight refuses without being "open" to the
+        # router, so ``move(new_round=True)`` may lead back to it: without
+        # this, two such regions would bounce the attempt between them for ever.
+        refused: set[int] = set()
         while True:
             breaker = call.breaker
             if breaker is None:
@@ -302,11 +314,16 @@ class CallDriver:
             self._report(call, transition)
             if admission.allowed:
                 return admission
+            if call.route is not None:
+                refused.add(call.route.index)
             if call.routes is not None and call.routes.move(
                 call, f"the breaker of {call.endpoint} is open", new_round=True
             ):
-                continue  # nothing was sent: moving costs no token
+                assert call.route is not None
+                if call.route.index not in refused:
+                    continue  # nothing was sent: moving costs no token
             break
+        breaker = call.breaker or breaker  # the one named by call.endpoint
         call.stop_reason = StopReason.CIRCUIT_OPEN
         if call.attempts and call.last_error is not None:
             # Opened during our backoff: end with the last real error.
@@ -393,6 +410,13 @@ class CallDriver:
         now = self._clock.monotonic()
         if call.routes is not None:
             call.routes.release()
+        if call.moved_from is not None and call.attempted_region is not None:
+            # The retry strategy moves a call to its next region before the
+            # stop strategy looks at attempts, deadline and budget: a call
+            # stopped there never sent that attempt, and its error and
+            # CallEnded must name the region its last attempt went to.
+            call.region = call.attempted_region
+            call.moved_from = None
         if succeeded:
             call.stop_reason = None
         elif isinstance(error, Exception) and not isinstance(error, ResilienceError):

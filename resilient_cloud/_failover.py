@@ -74,7 +74,12 @@ class CallRoutes:
         #: The switch choosing the start made, for the driver to report.
         self.switch = switch
         count = len(router.regions)
-        self._order = tuple((start.index + step) % count for step in range(count))
+        first = router.current if start.probe else start.index
+        order = [(first + step) % count for step in range(count)]
+        if start.probe:  # the primary, then the region calls are stuck to
+            order.remove(start.index)
+            order.insert(0, start.index)
+        self._order = tuple(order)
         self._resolve = resolve
         self._is_open = is_open
         self._breaker_of = breaker_of

@@ -345,8 +345,8 @@ class Failover:
         switch_after = integer(problems, "switch_after", self.switch_after)
         if switch_after is not None and switch_after < 1:
             problems.out_of_range("switch_after", ">= 1", switch_after)
-        durations(problems, self, ("stick_for", "max_stick_for"))
-        durations(problems, self, ("probe_interval",), positive=True)
+        # stick_for > 0: the doubling that stops flapping multiplies it.
+        durations(problems, self, ("stick_for", "max_stick_for", "probe_interval"), positive=True)
         not_below(problems, self, "max_stick_for", "stick_for")
         problems.raise_if_any()
 

@@ -82,11 +82,15 @@ class RegionRouter:
 
     # -- decisions -----------------------------------------------------
 
-    def start(self, now: float, is_open: Callable[[int], bool]) -> tuple[Start, Switch | None]:
-        """Where a call that may fail over starts."""
+    def start(
+        self, now: float, is_open: Callable[[int], bool], *, may_probe: bool = True
+    ) -> tuple[Start, Switch | None]:
+        """Where a call that may fail over starts. Only calls that can move
+        on after any failure (``may_probe``: reads) are spent as probes: a
+        write probing a still-failing primary could not fail over again."""
         with self._lock:
             switch = None
-            if self._current != PRIMARY and self._may_probe(now, is_open):
+            if may_probe and self._current != PRIMARY and self._may_probe(now, is_open):
                 self._probe_in_flight = True
                 self._next_probe_at = now + self.options.probe_interval
                 return Start(PRIMARY, probe=True), None
@@ -124,6 +128,11 @@ class RegionRouter:
         if start.probe:
             with self._lock:
                 self._probe_in_flight = False
+
+    @property
+    def current(self) -> int:
+        """The index of the region calls start in."""
+        return self._current
 
     @property
     def region(self) -> str:

@@ -130,7 +130,9 @@ class ClientRuntime:
             return None
         router = self.router()
         assert router is not None
-        start, switch = router.start(now, self._is_open)
+        start, switch = router.start(
+            now, self._is_open, may_probe=operation.safety is Safety.READ_ONLY
+        )
         if self._route(start.index) is None:  # its client could not be built
             router.release_probe(start)
             start = Start(PRIMARY)

@@ -176,7 +176,7 @@ def test_fallback_regions_are_checked_against_partition_data() -> None:
     assert runtime_of(client).fallback_regions == ("us-west-2", "eu-west-1")
     with pytest.raises(ValueError, match="'us-wset-2' is not a region botocore knows for dynamodb"):
         session.client("dynamodb", fallback_regions=["us-wset-2"])
-    with pytest.raises(ValueError, match="'cn-north-1' is not a region botocore knows for dynamodb in partition 'aws'"):
+    with pytest.raises(ValueError, match="'cn-north-1' is in partition 'aws-cn', not the client's 'aws'"):
         session.client("dynamodb", fallback_regions=["cn-north-1"])
     with pytest.raises(ValueError, match="the client's own region"):
         session.client("dynamodb", fallback_regions=["us-east-1"])

@@ -353,12 +353,6 @@ def test_an_open_breaker_moves_calls_before_switch_after(
     assert dynamodb_requests(tables, PRIMARY) == primary_requests
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: RegionRouter.start (_routing.py) makes any call that may fail over the probe "
-    "of the primary, writes included; a write probe meeting an ambiguous failure cannot move, "
-    "so it fails although the sticky fallback is healthy",
-)
 def test_an_allowed_write_is_not_spent_as_the_probe_of_a_sick_primary(
     tables: FakeCloud, closing: Callable[[Any], Any],
 ) -> None:
