@@ -3,12 +3,14 @@
     python benchmarks/check.py foundation [--seed 1] [--quick]   # issue 3
     python benchmarks/check.py breakers   [--seed 1] [--quick]   # issue 5
     python benchmarks/check.py dns        [--seed 1] [--quick]   # issue 6
+    python benchmarks/check.py regions    [--seed 1] [--quick]   # issue 7
     python benchmarks/check.py breakers --from benchmarks/full-run.json
 
-Runs the target's scenarios for its subjects on one fake cloud and one seed
-(the same runner as `resilient-cloud bench`), writes benchmarks/TARGET.json,
-prints the tables, then checks each target and exits 1 if one is missed.
-With --from, checks a run already recorded by `resilient-cloud bench --json`.
+Runs the target's scenarios for its subjects on one seed (the same runner
+as `resilient-cloud bench`; one fake cloud per group of scenarios), writes
+benchmarks/TARGET.json, prints the tables, then checks each target and
+exits 1 if one is missed. With --from, checks a run already recorded by
+`resilient-cloud bench --json`.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from typing import Any
 from rich.console import Console
 
 from resilient_cloud.bench import report, runner
+from resilient_cloud.bench.scenarios import FALLBACK, GROUPS
 
 HERE = Path(__file__).resolve().parent
 Rows = dict[tuple[str, Any], dict[str, Any]]
 Check = tuple[str, bool, str]
+#: Runs of a target: (scenarios, subjects) each.
+Plan = list[tuple[list[str], list[str]]]
 
 
 def _bound(row: dict[str, Any]) -> str:
@@ -149,11 +154,135 @@ def dns(rows: Rows) -> list[Check]:
     ]
 
 
-TARGETS: dict[str, tuple[list[str], list[str], Callable[[Rows], list[Check]]]] = {
-    "foundation": (["outage", "transient", "overhead"], ["legacy", "standard", "resilient"], foundation),
-    "breakers": (["outage", "transient", "outage-recovery", "bulkhead"], ["legacy", "resilient"], breakers),
-    "dns": (["dns-empty"], ["legacy", "standard", "resilient"], dns),
+def _seconds(value: float | None) -> str:
+    return "never" if value is None else f"{value:.2f}s"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+PLAIN = ("legacy", "standard")
+HEDGED = {
+    "resilient-hedged": "fixed 100 ms hedge delay",
+    "resilient-hedged-p95": "rc.Hedge() defaults (p95 delay)",
+    "resilient-hedged-p90": "Hedge(percentile=90)",
 }
+
+
+def _region_outage(name: str, rows: Rows) -> list[Check]:
+    resilient = rows[(name, "resilient")]
+    plain = {subject: rows[(name, subject)] for subject in PLAIN}
+    in_window = resilient["window_success_ratio"]
+    first, back = resilient["first_success_after_fault"], resilient["primary_back_after"]
+    switches = "; ".join(
+        f"{s['t']:.2f}s {s['before']}->{s['after']}" for s in resilient["region_switches"] or ()
+    ) or "none"
+    window = resilient["window"]
+    return [
+        (
+            f"{name}: resilient reads in the fault window succeed >= 99.9%",
+            in_window is not None and in_window >= 0.999,
+            f"{_percent(in_window)} of {resilient['window_calls']} "
+            f"({_percent(resilient['fallback_served'])} of all successes served by {FALLBACK}; "
+            f"p99 in fault {resilient['window_p99']:.3f}s)",
+        ),
+        (
+            f"{name}: first success after the fault starts <= 1 s",
+            first is not None and first <= 1.0,
+            f"{_seconds(first)} (plain botocore: "
+            + ", ".join(f"{s} {_seconds(r['first_success_after_fault'])}" for s, r in plain.items())
+            + ")",
+        ),
+        (
+            f"{name}: the primary serves reads again within 5 s of its recovery",
+            back is not None and back <= 5.0,
+            f"{_seconds(back)} after the fault ended at {window[1]:.2f}s; "
+            f"region switches: {switches}",
+        ),
+        (
+            f"{name}: plain botocore reads submitted in the window succeed ~0% while it lasts "
+            "(the issue: 0%)",
+            all((r["window_success_during_fault"] or 0.0) <= 0.01 for r in plain.values()),
+            ", ".join(
+                f"{s} {_percent(r['window_success_during_fault'])} during the fault "
+                f"({_percent(r['window_success_ratio'])} in the end, p99 {r['window_p99']:.1f}s)"
+                for s, r in plain.items()
+            ),
+        ),
+    ]
+
+
+def _hedging(rows: Rows, subject: str) -> list[Check]:
+    unhedged, standard = rows[("slow-tail", "resilient")], rows[("slow-tail", "standard")]
+    hedged = rows[("slow-tail", subject)]
+    ratio = hedged["p99"] / unhedged["p99"]
+    extra = hedged["amplification"] - unhedged["amplification"]
+    delay = next(
+        (h["hedging"]["delay"] for h in hedged["health"] or () if h["hedging"] is not None), None
+    )
+    label = HEDGED[subject]
+    return [
+        (
+            f"slow-tail, {label}: hedged p99 <= half the unhedged p99",
+            ratio <= 0.5,
+            f"{ratio:.3f} ({hedged['p99']:.3f}s vs {unhedged['p99']:.3f}s; "
+            f"plain standard {standard['p99']:.3f}s; p50 {hedged['p50']:.3f}s vs "
+            f"{unhedged['p50']:.3f}s)",
+        ),
+        (
+            f"slow-tail, {label}: extra requests per call <= 0.10",
+            extra <= 0.10,
+            f"{extra:.3f} ({hedged['server_requests']} vs {unhedged['server_requests']} requests "
+            f"for {hedged['calls_started']} calls; by region {hedged['requests_by_region']}; "
+            f"hedges fired {hedged['hedges_fired']}, won {hedged['hedges_won']}; "
+            f"hedge delay at the end {_seconds(delay)})",
+        ),
+    ]
+
+
+def regions(rows: Rows) -> list[Check]:
+    checks = [check for name in GROUPS["region-outage"] for check in _region_outage(name, rows)]
+    for subject in HEDGED:
+        if ("slow-tail", subject) in rows:
+            checks += _hedging(rows, subject)
+    return checks
+
+
+TARGETS: dict[str, tuple[Plan, Callable[[Rows], list[Check]]]] = {
+    "foundation": (
+        [(["outage", "transient", "overhead"], ["legacy", "standard", "resilient"])], foundation
+    ),
+    "breakers": (
+        [(["outage", "transient", "outage-recovery", "bulkhead"], ["legacy", "resilient"])],
+        breakers,
+    ),
+    "dns": ([(["dns-empty"], ["legacy", "standard", "resilient"])], dns),
+    "regions": (
+        [
+            (list(GROUPS["region-outage"]), ["legacy", "standard", "resilient"]),
+            (["slow-tail"], ["standard", "resilient", *HEDGED]),
+        ],
+        regions,
+    ),
+}
+
+
+def _run(plan: Plan, seed: int, quick: bool, console: Console) -> dict[str, Any]:
+    """Every (scenarios, subjects) run of ``plan``, merged into one record."""
+    merged: dict[str, Any] | None = None
+    for scenarios, subjects in plan:
+        run = runner.run(
+            scenarios, subjects, seed=seed, quick=quick,
+            progress=lambda message: console.print(f"... {message}"),
+        )
+        if merged is None:
+            merged = run
+        else:
+            merged["scenarios"].update(run["scenarios"])
+            merged["results"] += run["results"]
+    assert merged is not None
+    return merged
 
 
 def main() -> int:
@@ -164,15 +293,12 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="default: benchmarks/TARGET.json")
     parser.add_argument("--from", dest="recorded", type=Path, help="check this recorded run")
     args = parser.parse_args()
-    scenarios, subjects, checks = TARGETS[args.target]
+    plan, checks = TARGETS[args.target]
     console = Console(width=140)
     if args.recorded:
         run = json.loads(args.recorded.read_text())
     else:
-        run = runner.run(
-            scenarios, subjects, seed=args.seed, quick=args.quick,
-            progress=lambda message: console.print(f"... {message}"),
-        )
+        run = _run(plan, args.seed, args.quick, console)
         report.write_json(run, args.json or HERE / f"{args.target}.json")
         report.render(run, console)
     rows = {(r["scenario"], r.get("subject")): r for r in run["results"]}

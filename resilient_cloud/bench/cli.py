@@ -26,7 +26,10 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument(
         "--subject", action="append", choices=list(SUBJECTS), dest="subjects",
-        help=f"a subject to compare (repeatable; default: {', '.join(DEFAULT_SUBJECTS)})",
+        help=(
+            f"a subject to compare (repeatable; default: {', '.join(DEFAULT_SUBJECTS)}; "
+            "slow-tail, which is about hedging, runs standard and the resilient variants)"
+        ),
     )
     parser.add_argument("--quick", action="store_true", help="fewer calls and shorter caps")
     parser.add_argument("--seed", type=int, default=1, help="seed for faults and jitter (default 1)")
@@ -67,8 +70,11 @@ def run(args: argparse.Namespace) -> int:
     from resilient_cloud.bench import report, runner
 
     scenarios = expand(args.scenarios) or list(SCENARIOS)
-    subjects = args.subjects or list(DEFAULT_SUBJECTS)
-    runs = sum(1 if SCENARIOS[name].offline else len(subjects) for name in scenarios)
+    subjects = args.subjects
+    runs = sum(
+        1 if SCENARIOS[name].offline else len(runner.subjects_for(SCENARIOS[name], subjects))
+        for name in scenarios
+    )
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, transient=True,

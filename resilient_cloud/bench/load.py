@@ -3,13 +3,17 @@ loop (calls arrive at a fixed rate whatever happens, as real traffic does)."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
+from resilient_cloud import hooks
 from resilient_cloud.bench.scenarios import Load
+from resilient_cloud.fakecloud import REGION_HEADER
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +23,11 @@ class CallRecord:
     end: float
     ok: bool
     attempts: int  # requests the client sent for this call
+    #: The region whose server sent the answer used (None: failed, or unknown).
+    region: str | None = None
+    #: Hedges this call sent, and whether a hedge gave the answer used.
+    hedges: int = 0
+    hedge_won: bool = False
 
 
 @dataclass
@@ -29,28 +38,66 @@ class LoadResult:
     elapsed: float
 
 
-class AttemptCounter:
-    """Requests each calling thread sends (botocore's before-send event)."""
+@dataclass
+class Trace:
+    """What one call did, filled in by botocore events and our hooks."""
+
+    sent: int = 0
+    hedges: int = 0
+    hedge_won: bool = False
+
+
+class Tracer:
+    """Per-call traces, carried by a context variable.
+
+    The variable follows the call into the threads a hedged read runs its
+    requests in (resilient_cloud runs each in a copy of the caller's
+    context), so requests sent there are counted for the call that sent
+    them. ``before_send`` is registered on each subject's session (so the
+    clients of fallback regions are counted too); ``hook`` is a
+    resilient_cloud hook.
+    """
 
     def __init__(self) -> None:
-        self._local = threading.local()
+        self._current: contextvars.ContextVar[Trace | None] = contextvars.ContextVar(
+            "bench_trace", default=None
+        )
 
-    def attach(self, client: object) -> None:
-        client.meta.events.register("before-send", self._count)  # type: ignore[attr-defined]
+    def before_send(self, **kwargs: object) -> None:
+        trace = self._current.get()
+        if trace is not None:
+            trace.sent += 1
 
-    def _count(self, **kwargs: object) -> None:
-        self._local.sent = getattr(self._local, "sent", 0) + 1
+    def hook(self, event: hooks.Event) -> None:
+        trace = self._current.get()
+        if trace is None:
+            return
+        if isinstance(event, hooks.HedgeFired):
+            trace.hedges += 1
+        elif isinstance(event, hooks.HedgeEnded) and event.hedge_won:
+            trace.hedge_won = True
 
-    def take(self) -> int:
-        sent = getattr(self._local, "sent", 0)
-        self._local.sent = 0
-        return sent
+    def begin(self) -> tuple[Trace, contextvars.Token[Trace | None]]:
+        trace = Trace()
+        return trace, self._current.set(trace)
+
+    def end(self, token: contextvars.Token[Trace | None]) -> None:
+        self._current.reset(token)
+
+
+def served_region(response: Any) -> str | None:
+    """The region the fake cloud says answered ``response`` (a botocore result)."""
+    if not isinstance(response, dict):
+        return None
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    region = headers.get(REGION_HEADER)
+    return region if isinstance(region, str) else None
 
 
 def run_load(
     load: Load,
     calls: Mapping[str, Callable[[], object]],
-    counter: AttemptCounter,
+    tracer: Tracer,
     cap: float,
     started: float,
 ) -> LoadResult:
@@ -61,14 +108,21 @@ def run_load(
     deadline = started + cap
 
     def call(kind: str, submitted: float) -> None:
+        trace, token = tracer.begin()
+        region = None
         try:
-            calls[kind]()
+            region = served_region(calls[kind]())
             ok = True
         except Exception:
             ok = False
+        finally:
+            tracer.end(token)
         end = time.monotonic() - started
+        record = CallRecord(
+            kind, submitted, end, ok, trace.sent, region, trace.hedges, trace.hedge_won
+        )
         with lock:
-            records.append(CallRecord(kind, submitted, end, ok, counter.take()))
+            records.append(record)
 
     kinds = _kinds(load)
     if load.rate is None:

@@ -17,7 +17,16 @@ def summarize(
     submitted: int,
     planned: int,
     window: tuple[float, float] | None,
+    *,
+    primary: str | None = None,
+    hedged: bool = False,
 ) -> dict[str, Any]:
+    """The figures of one subject's run.
+
+    ``window``: when the fault was on (as applied). ``primary``: the
+    client's own region, for scenarios with fallback regions (which region
+    served each call is then summarised). ``hedged``: count hedges.
+    """
     main = [r for r in records if r.kind == "main"]
     latencies = [r.end - r.submitted for r in main]
     summary: dict[str, Any] = {
@@ -37,8 +46,23 @@ def summarize(
     if any(r.kind == "slow" for r in records):
         slow = [r.end - r.submitted for r in records if r.kind == "slow"]
         summary["slow_p99"] = percentile(slow, 99)
+    served: dict[str, int] = {}
+    for record in main:
+        if record.ok and record.region is not None:
+            served[record.region] = served.get(record.region, 0) + 1
+    summary["served_by"] = dict(sorted(served.items()))
+    if primary is not None:
+        successes = sum(served.values())
+        summary["fallback_served"] = (
+            (successes - served.get(primary, 0)) / successes if successes else None
+        )
+    if hedged:
+        summary["hedges_fired"] = sum(r.hedges for r in main)
+        summary["hedges_won"] = sum(r.hedge_won for r in main)
     if window is not None:
         summary.update(_window_figures(main, window))
+        if primary is not None:
+            summary.update(_region_figures(main, window, primary))
     return summary
 
 
@@ -53,9 +77,9 @@ def _window_figures(main: Sequence[CallRecord], window: tuple[float, float]) -> 
         if all(r.ok for r in after[index:]):
             recovered_at = record.submitted
             break
-    first_success_in_window = min(
-        (r.end for r in inside if r.ok and r.end >= start), default=None
-    )
+    # Calls submitted once the fault was on: a call submitted before it
+    # may have been answered before the fault took effect.
+    first_success_in_window = min((r.end for r in inside if r.ok), default=None)
     outside = [r for r in main if not start <= r.submitted < end]
     return {
         "window": [start, end],
@@ -67,6 +91,31 @@ def _window_figures(main: Sequence[CallRecord], window: tuple[float, float]) -> 
             None if first_success_in_window is None else first_success_in_window - start
         ),
         "time_to_recover": None if recovered_at is None else max(0.0, recovered_at - end),
+    }
+
+
+def _region_figures(
+    main: Sequence[CallRecord], window: tuple[float, float], primary: str
+) -> dict[str, Any]:
+    """Failover figures: reads served while the fault lasted, and how soon
+    after it the primary region served reads again."""
+    start, end = window
+    inside = [r for r in main if start <= r.submitted < end]
+    # Successes that came while the fault lasted (a call that waits the
+    # fault out succeeds, but not while the primary is down).
+    during = sum(r.ok and r.end <= end for r in inside)
+    # From the fault's end until the first successful call, submitted after
+    # it, that the primary served and after which every successful call
+    # was served by the primary.
+    after = sorted((r for r in main if r.submitted >= end and r.ok), key=lambda r: r.submitted)
+    back_at = None
+    for record in reversed(after):
+        if record.region != primary:
+            break
+        back_at = record.submitted
+    return {
+        "window_success_during_fault": during / len(inside) if inside else None,
+        "primary_back_after": None if back_at is None else back_at - end,
     }
 
 

@@ -30,10 +30,16 @@ COLUMNS = (
     ("p99 in fault s", "window_p99", ".3f"),
     ("p99 outside s", "outside_p99", ".3f"),
     ("success in fault", "window_success_ratio", ".2%"),
+    ("ok during fault", "window_success_during_fault", ".2%"),
     ("1st success s", "first_success_after_fault", ".2f"),
     ("recovery s", "time_to_recover", ".2f"),
+    ("by fallback", "fallback_served", ".2%"),
+    ("fallback requests", "fallback_requests", "d"),
+    ("primary back s", "primary_back_after", ".2f"),
+    ("hedges", "hedges_fired", "d"),
+    ("hedges won", "hedges_won", "d"),
 )
-_LOWER_BOUND_KEYS = {"server_requests", "amplification"}
+_LOWER_BOUND_KEYS = {"server_requests", "amplification", "fallback_requests"}
 
 
 def render(run: dict[str, Any], console: Console) -> None:

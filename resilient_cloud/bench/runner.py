@@ -14,8 +14,9 @@ from botocore.config import Config
 
 from resilient_cloud.bench import dnscost, overhead, worker
 from resilient_cloud.bench.scenarios import PRIMARY, SCENARIOS, TABLE, Scenario
+from resilient_cloud.bench.subjects import DEFAULT_SUBJECTS
 from resilient_cloud.bench.worker import BUCKET, KEY, OBJECT
-from resilient_cloud.fakecloud import FakeCloud
+from resilient_cloud.fakecloud import REGION_HEADER, FakeCloud
 
 # Retry-related settings that change botocore's behaviour, recorded with
 # every result (values only for these names; nothing secret is among them).
@@ -56,9 +57,16 @@ class Clouds:
             cloud.close()
 
 
+def subjects_for(scenario: Scenario, subjects: Sequence[str] | None) -> list[str]:
+    """The subjects named, or by default the scenario's own (else the defaults)."""
+    if subjects:
+        return list(subjects)
+    return list(scenario.subjects or DEFAULT_SUBJECTS)
+
+
 def run(
     scenario_names: Sequence[str],
-    subjects: Sequence[str],
+    subjects: Sequence[str] | None,
     *,
     seed: int,
     quick: bool,
@@ -75,7 +83,7 @@ def run(
                 progress(f"{scenario.name}: measuring per-call cost")
                 results.append({"scenario": scenario.name, **overhead.measure(scenario.load.calls)})
                 continue
-            for subject in subjects:
+            for subject in subjects_for(scenario, subjects):
                 progress(f"{scenario.name}: {subject}")
                 cloud = clouds.for_scenario(scenario)
                 results.append(_run_subject(cloud, scenario, subject, seed, quick, calls, cap))
@@ -112,6 +120,7 @@ def _describe(scenario: Scenario) -> dict[str, Any]:
         "regions": list(scenario.regions),
         "connection": scenario.connection,
         "timeouts": list(scenario.timeouts),
+        "resilient_policy": dict(scenario.resilient_policy),
     }
 
 
@@ -134,6 +143,7 @@ def _run_subject(
     cloud.clear_faults()  # TCP faults included
     server_requests = sum(by_region.values())
     started = measured["calls_started"]
+    fallback_requests = server_requests - by_region[PRIMARY] if len(by_region) > 1 else None
     return {
         "scenario": scenario.name,
         "subject": subject,
@@ -141,6 +151,7 @@ def _run_subject(
         **measured,
         "server_requests": server_requests,
         "requests_by_region": by_region,
+        "fallback_requests": fallback_requests,
         # In-flight calls at the cap would have sent more: a lower bound then.
         "amplification": server_requests / started if started else None,
         "amplification_is_lower_bound": measured["unfinished"] > 0,
@@ -187,7 +198,12 @@ def _fresh_state(cloud: FakeCloud, scenario: Scenario) -> None:
     cloud.reset_stats()
 
 
+ITEM = {**KEY, "v": {"N": "1"}}
+
+
 def _create_data(region: str, with_objects: bool) -> None:
+    """The table and item the load reads, the same in every region (a
+    fallback region serves the same answer), checked by reading it back."""
     session = boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench")
     config = Config(retries={"total_max_attempts": 1, "mode": "standard"})
     ddb = session.client("dynamodb", region_name=region, use_ssl=False, config=config)
@@ -197,7 +213,14 @@ def _create_data(region: str, with_objects: bool) -> None:
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    ddb.put_item(TableName=TABLE, Item={**KEY, "v": {"N": "1"}})
+    ddb.put_item(TableName=TABLE, Item=ITEM)
+    answer = ddb.get_item(TableName=TABLE, Key=KEY)
+    served_by = answer["ResponseMetadata"]["HTTPHeaders"].get(REGION_HEADER)
+    if answer.get("Item") != ITEM or served_by != region:
+        raise RuntimeError(
+            f"the {region} table does not hold the benchmark's item: {answer.get('Item')!r} "
+            f"(served by {served_by!r})"
+        )
     if with_objects and region == PRIMARY:
         s3 = session.client("s3", region_name=region, use_ssl=False, config=config)
         s3.create_bucket(Bucket=BUCKET)

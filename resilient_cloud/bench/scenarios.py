@@ -72,12 +72,16 @@ class Scenario:
     timeouts: tuple[float, float] = (2.0, 10.0)
     #: Measured in-process with canned answers instead of against the cloud.
     offline: bool = False
-    #: Policy fields the ``resilient`` subject sets for this scenario, as a
-    #: user would (e.g. a bulkhead sized for their thread pool); the
-    #: description says so.
-    resilient_policy: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Policy fields the resilient subjects set for this scenario, as a
+    #: user would (e.g. a bulkhead sized for their thread pool); None
+    #: switches a field off. The description says so.
+    resilient_policy: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
     #: In-process measurements made once after the subjects ran (``"dns-hit-cost"``).
     probes: tuple[str, ...] = ()
+    #: The subjects this scenario runs when none are named (None: the
+    #: default subjects): where plain botocore's retry modes all behave
+    #: alike and hedging is the point, standard and the resilient variants.
+    subjects: tuple[str, ...] | None = None
 
     def sized(self, quick: bool, calls: int | None = None, cap: float | None = None) -> Scenario:
         """This scenario at the size of a quick or full run, or as overridden."""
@@ -115,6 +119,8 @@ def _fault_window(
 
 
 _OUTAGE = {"error_rate": 1.0, "error_kind": "InternalServerError"}
+# 5% of requests 1 s late, drawn from the run's seed on the server.
+_SLOW_TAIL = {"latency": 1.0, "latency_rate": 0.05}
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
@@ -200,7 +206,9 @@ SCENARIOS: dict[str, Scenario] = {
         *(
             Scenario(
                 f"region-outage-{how}",
-                f"the primary region fails ({description}); {FALLBACK} holds the same data",
+                f"the primary region fails ({description}); {FALLBACK} "
+                f"holds the same data and resilient_cloud clients name it in "
+                f"fallback_regions{note}",
                 load=Load(rate=40.0, duration=48.0, threads=64),
                 quick_load=Load(rate=40.0, duration=2.0, threads=64),
                 cap=55.0,
@@ -211,13 +219,41 @@ SCENARIOS: dict[str, Scenario] = {
                 window=(8.0, 38.0),
                 quick_window=(0.5, 1.4),
                 timeouts=(1.0, 2.0),
+                resilient_policy=policy,
             )
-            for how, description, kind, on, off, connection in (
-                ("500", "500s to everything", "faults", _OUTAGE, {}, "keep-alive"),
-                # Empty DNS only hurts clients that open new connections.
-                ("dns", "its DNS record is empty", "dns", {"mode": "empty"}, {"mode": "ok"}, "close"),
-                ("down", "its server refuses connections", "tcp", {"mode": "refuse"}, {"mode": "ok"}, "keep-alive"),
+            for how, description, kind, on, off, connection, policy, note in (
+                ("500", "500s to everything", "faults", _OUTAGE, {}, "keep-alive", {}, ""),
+                # Empty DNS only hurts clients that open new connections. With
+                # its DNS cache on, resilient_cloud rides out the empty record
+                # on the primary with the last good answer (dns-empty measures
+                # that); switched off here so the record fails and the client
+                # must fail over, which is what this scenario measures.
+                (
+                    "dns", "its DNS record is empty", "dns", {"mode": "empty"}, {"mode": "ok"},
+                    "close", {"dns": None},
+                    "; resilient clients turn their DNS cache off (dns=None), which would "
+                    "otherwise keep them on the primary with stale answers",
+                ),
+                ("down", "its server refuses connections", "tcp", {"mode": "refuse"}, {"mode": "ok"},
+                 "keep-alive", {}, ""),
             )
+        ),
+        Scenario(
+            "slow-tail",
+            f"the primary region answers 5% of requests (seeded) 1 s late; {FALLBACK} is "
+            "healthy and holds the same data; a hedged read that has not answered goes "
+            f"to {FALLBACK} too: resilient-hedged after a fixed 100 ms, resilient-hedged-p95 "
+            "after the p95 of recent latencies (rc.Hedge() defaults), resilient-hedged-p90 "
+            "after their p90",
+            load=Load(rate=40.0, duration=45.0, threads=64),
+            quick_load=Load(rate=40.0, duration=2.5, threads=64),
+            cap=50.0,
+            quick_cap=4.0,
+            regions=(PRIMARY, FALLBACK),
+            steps=(Step(0.0, "faults", _SLOW_TAIL),),
+            # No errors or timeouts: legacy, adaptive and tenacity-naive send
+            # exactly what standard sends.
+            subjects=("standard", "resilient", "resilient-hedged", "resilient-hedged-p95"),
         ),
         Scenario(
             "blackhole",

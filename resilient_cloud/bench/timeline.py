@@ -13,10 +13,13 @@ from resilient_cloud.fakecloud import Faults
 SAMPLE_EVERY = 0.25  # seconds
 
 
-def apply(cloud: Any, step: Step) -> None:
+def apply(cloud: Any, step: Step, seed: int | None = None) -> None:
+    """Carry out ``step``; faults a step does not seed draw from ``seed``
+    (the run's), so a run's server-side faults are reproducible."""
     if step.kind == "faults":
         if step.settings:
-            cloud.set_faults(step.region, Faults(**step.settings), service=step.service)
+            settings = {"seed": seed, **step.settings}
+            cloud.set_faults(step.region, Faults(**settings), service=step.service)
         else:
             cloud.clear_faults(step.region)
     elif step.kind == "dns":
@@ -28,17 +31,26 @@ def apply(cloud: Any, step: Step) -> None:
 
 
 class Timeline(threading.Thread):
-    """Applies the steps due after the load started and samples, every
-    ``SAMPLE_EVERY`` seconds, the total requests every region has received."""
+    """Applies the steps due after the load started, each on time (it wakes
+    for a step's due time, not only every sample), notes when each one took
+    effect, and samples, every ``SAMPLE_EVERY`` seconds, the total requests
+    every region has received."""
 
-    def __init__(self, cloud: Any, steps: Sequence[Step], regions: Sequence[str], started: float) -> None:
+    def __init__(
+        self, cloud: Any, steps: Sequence[Step], regions: Sequence[str], started: float,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(daemon=True, name="bench-timeline")
         self._cloud = cloud
         self._steps = sorted((s for s in steps if s.at > 0), key=lambda s: s.at)
         self._regions = tuple(regions)
         self._load_started = started
+        self._seed = seed
         self._stop_event = threading.Event()
         self.samples: list[tuple[float, int]] = []
+        #: (due, done): seconds into the load when each step was due, and
+        #: when the change had been made (the control request answered).
+        self.applied: list[tuple[float, float]] = []
         self.errors: list[str] = []
 
     def requests_seen(self) -> int:
@@ -46,17 +58,35 @@ class Timeline(threading.Thread):
 
     def run(self) -> None:
         pending = list(self._steps)
+        next_sample = 0.0
         while not self._stop_event.is_set():
-            now = time.monotonic() - self._load_started
+            now = self._now()
             while pending and pending[0].at <= now:
+                step = pending.pop(0)
                 try:
-                    apply(self._cloud, pending.pop(0))
+                    apply(self._cloud, step, self._seed)
+                    self.applied.append((step.at, self._now()))
                 except Exception as error:  # reported, never silently lost
                     self.errors.append(repr(error))
-            self.samples.append((now, self.requests_seen()))
-            self._stop_event.wait(SAMPLE_EVERY)
+            now = self._now()
+            if now >= next_sample:
+                self.samples.append((now, self.requests_seen()))
+                next_sample = now + SAMPLE_EVERY
+            wake = next_sample if not pending else min(next_sample, pending[0].at)
+            self._stop_event.wait(max(0.0, wake - self._now()))
+
+    def fault_window(self, window: tuple[float, float] | None) -> tuple[float, float] | None:
+        """``window`` as the steps that open and close it actually took
+        effect (the nominal times where a step did not apply)."""
+        if window is None:
+            return None
+        done = dict(self.applied)
+        return done.get(window[0], window[0]), done.get(window[1], window[1])
 
     def stop(self) -> None:
         self._stop_event.set()
         self.join(timeout=5.0)
-        self.samples.append((time.monotonic() - self._load_started, self.requests_seen()))
+        self.samples.append((self._now(), self.requests_seen()))
+
+    def _now(self) -> float:
+        return time.monotonic() - self._load_started

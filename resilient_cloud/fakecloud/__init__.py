@@ -26,6 +26,11 @@ server (``cloud.set_tcp(region, "refuse" | "reset" | "blackhole")``) and DNS
 faults in the client's resolver (``cloud.set_dns(region, "nxdomain" |
 "empty" | "timeout" | "address", ...)``).
 
+Every AWS response carries an ``x-fakecloud-region`` header
+(:data:`REGION_HEADER`) naming the region whose server answered: botocore
+passes it on in ``ResponseMetadata["HTTPHeaders"]``, so a caller can see
+which region served a call that failed over.
+
 Each server has a data port (AWS traffic) and a control port (this API), so
 control keeps working whatever the data port suffers. Another process
 controls the same servers with ``RemoteCloud(cloud.describe())``.
@@ -52,7 +57,7 @@ from typing import IO
 
 from resilient_cloud.fakecloud._control import CONNECTIONS, RemoteCloud, check_regions
 from resilient_cloud.fakecloud._dns import DNS_MODES
-from resilient_cloud.fakecloud._faults import ERROR_KINDS, ErrorKind, Faults
+from resilient_cloud.fakecloud._faults import ERROR_KINDS, REGION_HEADER, ErrorKind, Faults
 from resilient_cloud.fakecloud._tcp import TCP_MODES
 
 __all__ = [
@@ -61,6 +66,7 @@ __all__ = [
     "ErrorKind",
     "FakeCloud",
     "Faults",
+    "REGION_HEADER",
     "RemoteCloud",
     "TCP_MODES",
 ]
@@ -103,7 +109,7 @@ class _RegionServer:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "resilient_cloud.fakecloud._server",
                  "--host", ip, "--port", "0", "--control-port", "0",
-                 "--connection", connection],
+                 "--connection", connection, "--region", region],
                 stdin=subprocess.PIPE,  # held open: the child exits at its EOF
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,

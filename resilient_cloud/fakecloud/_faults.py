@@ -36,6 +36,7 @@ from resilient_cloud.fakecloud._resolver import parse_host
 
 __all__ = [
     "ERROR_KINDS",
+    "REGION_HEADER",
     "ErrorKind",
     "FaultMiddleware",
     "Faults",
@@ -48,6 +49,10 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 CONTROL_PREFIX = "/_fakecloud/"
 # Set by the server's request handler: True on a connection's first request.
 FIRST_ON_CONNECTION = "fakecloud.first_on_connection"
+# Every AWS response names the region whose server sent it (botocore hands it
+# to callers in ResponseMetadata.HTTPHeaders), so a benchmark can tell which
+# region served a call that may have failed over.
+REGION_HEADER = "x-fakecloud-region"
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,10 @@ class Faults:
         error_rate: probability in [0, 1] that a request is answered with
             ``error_kind`` instead of reaching moto.
         error_kind: a key of :data:`ERROR_KINDS`.
-        latency: seconds added before every matching request is handled.
+        latency: seconds added before a matching request is handled.
+        latency_rate: probability in [0, 1] that ``latency`` applies to a
+            request (a slow tail: ``latency=1.0, latency_rate=0.05`` delays
+            5% of requests by 1 s), drawn from the seeded generator.
         seed: seeds the server-side random generator for reproducible runs.
         capacity: requests per second served in this scope (None: unlimited).
             Each request takes the next slot of a virtual queue (slots
@@ -114,6 +122,7 @@ class Faults:
     error_rate: float = 0.0
     error_kind: str = "InternalServerError"
     latency: float = 0.0
+    latency_rate: float = 1.0
     seed: int | None = None
     capacity: float | None = None
     queue_timeout: float = 1.0
@@ -131,6 +140,9 @@ class Faults:
         latency = _check_number("latency", self.latency)
         if latency < 0:
             raise ValueError(f"latency must be >= 0 seconds, got {self.latency!r}")
+        latency_rate = _check_number("latency_rate", self.latency_rate)
+        if not 0.0 <= latency_rate <= 1.0:
+            raise ValueError(f"latency_rate must be between 0 and 1, got {self.latency_rate!r}")
         seed = self.seed
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"seed must be an int or None, got {type(self.seed).__name__}")
@@ -145,6 +157,7 @@ class Faults:
         # Normalised so equal settings compare equal and serialise the same way.
         object.__setattr__(self, "error_rate", rate)
         object.__setattr__(self, "latency", latency)
+        object.__setattr__(self, "latency_rate", latency_rate)
         object.__setattr__(self, "capacity", capacity)
         object.__setattr__(self, "queue_timeout", queue_timeout)
 
@@ -331,10 +344,16 @@ class FaultTable:
                     return Decision(0.0, None, overloaded=True)
                 wait = slot
             # No draw at rates 0 and 1: a seeded sequence depends only on partial rates.
-            failed = faults.error_rate > 0 and (
-                faults.error_rate >= 1 or rule.rng.random() < faults.error_rate
+            failed = _draw(rule.rng, faults.error_rate)
+            slow = faults.latency > 0 and _draw(rule.rng, faults.latency_rate)
+            return Decision(
+                faults.latency if slow else 0.0, faults.error_kind if failed else None, wait
             )
-            return Decision(faults.latency, faults.error_kind if failed else None, wait)
+
+
+def _draw(rng: random.Random, rate: float) -> bool:
+    """True with probability ``rate``; draws nothing at rates 0 and 1."""
+    return rate > 0 and (rate >= 1 or rng.random() < rate)
 
 
 class Stats:
@@ -437,6 +456,8 @@ class FaultMiddleware:
         app: the WSGI app to protect (moto's dispatcher).
         sleep: how latency and queue waits are waited (replaceable in unit tests).
         clock: monotonic seconds, for the capacity queues.
+        region: the region this server plays, sent back in every AWS
+            response's :data:`REGION_HEADER` (None: no such header).
     """
 
     def __init__(
@@ -445,8 +466,10 @@ class FaultMiddleware:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        region: str | None = None,
     ) -> None:
         self._app = app
+        self._extra_headers: Headers = [(REGION_HEADER, region)] if region else []
         self._sleep = sleep
         self._clock = clock
         self.faults = FaultTable()
@@ -489,7 +512,7 @@ class FaultMiddleware:
 
         def counting_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
             self.stats.answered("ok", int(status.split(" ", 1)[0]))
-            return start_response(status, headers, exc_info)
+            return start_response(status, [*headers, *self._extra_headers], exc_info)
 
         return self._app(environ, counting_start_response)
 
@@ -512,7 +535,7 @@ class FaultMiddleware:
         if environ.get("REQUEST_METHOD") == "HEAD":
             body = b""  # like AWS: HEAD errors carry no body
         headers.append(("Content-Length", str(len(body))))
-        start_response(_status_line(status), headers)
+        start_response(_status_line(status), [*headers, *self._extra_headers])
         return [body]
 
     # -- control API -------------------------------------------------------

@@ -3,7 +3,7 @@
 ::
 
     python -m resilient_cloud.fakecloud._server --host 127.0.0.2 --port 0 \\
-        --control-port 0 --connection keep-alive
+        --control-port 0 --connection keep-alive --region us-east-1
 
 Two listeners on the same IP: the data port serves AWS traffic (and is what
 TCP faults close, reset or blackhole); the control port serves only the
@@ -184,13 +184,14 @@ def _tcp_route(listener: DataListener) -> Route:
     return {"GET": lambda _: {"mode": listener.mode}, "POST": set_mode}
 
 
-def build_app(warm: Sequence[str] = ()) -> FaultMiddleware:
-    """moto's dispatcher (as ``ThreadedMotoServer`` builds it) behind the faults."""
+def build_app(warm: Sequence[str] = (), region: str | None = None) -> FaultMiddleware:
+    """moto's dispatcher (as ``ThreadedMotoServer`` builds it) behind the
+    faults; ``region`` is named in every AWS response (``REGION_HEADER``)."""
     dispatcher = DomainDispatcherApplication(create_backend_app)
     for service in warm:
         # Build the backend app now, not on the first (timed) request.
         dispatcher.app_instances[service] = create_backend_app(service)  # type: ignore[arg-type]
-    return FaultMiddleware(dispatcher)
+    return FaultMiddleware(dispatcher, region=region)
 
 
 def _exit_with_parent() -> None:
@@ -215,6 +216,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--connection", choices=("keep-alive", "close"), default="keep-alive")
     parser.add_argument(
+        "--region", default=None, help="the region this server plays, named in every response"
+    )
+    parser.add_argument(
         "--warm", default="dynamodb,s3", help="comma-separated moto backends to build at start"
     )
     parser.add_argument(
@@ -229,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if not args.no_parent_watch:
         _exit_with_parent()
-    app = build_app([s for s in args.warm.split(",") if s])
+    app = build_app([s for s in args.warm.split(",") if s], region=args.region)
     handler = type("Handler", (DataHandler,), {"close_connections": args.connection == "close"})
     data = DataListener(
         args.host, args.port, app, handler, on_dropped=app.stats.dropped_connections

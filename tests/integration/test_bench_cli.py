@@ -97,3 +97,29 @@ def test_baselines_reproduce_botocores_known_behaviour(tmp_path) -> None:
     standard = run_bench(tmp_path, "outage", "--subject", "standard", "--calls", "200", "--cap", "60")
     row = standard[("outage", "standard")]
     assert row["calls_finished"] == 200 and row["server_requests"] == 300
+
+
+def test_region_outage_and_slow_tail_say_which_region_served(tmp_path) -> None:
+    rows = run_bench(
+        tmp_path, "region-outage-500", "slow-tail", "--quick",
+        "--subject", "standard", "--subject", "resilient", "--subject", "resilient-hedged",
+    )
+    outage = rows[("region-outage-500", "resilient")]
+    # The fallback region is passed and holds the data: the resilient client
+    # reads from it while the primary fails, and the server says so.
+    assert outage["window_success_ratio"] == 1.0
+    assert outage["served_by"]["us-west-2"] > 0 and outage["fallback_served"] > 0
+    assert outage["requests_by_region"]["us-west-2"] == outage["fallback_requests"] > 0
+    assert outage["region_switches"][0]["after"] == "us-west-2"
+    assert outage["step_errors"] == [] and len(outage["steps_applied"]) == 2
+    # Attempts sent through the fallback region's client are counted too.
+    assert outage["attempts_per_finished_call"] >= 1.0
+    plain = rows[("region-outage-500", "standard")]
+    assert set(plain["served_by"]) == {"us-east-1"} and plain["fallback_requests"] == 0
+    assert plain["window_success_during_fault"] <= 0.05
+    # Hedged reads: counted by hooks, and seen by the fallback region's server.
+    hedged = rows[("slow-tail", "resilient-hedged")]
+    assert hedged["hedges_fired"] == hedged["requests_by_region"]["us-west-2"] > 0
+    assert hedged["hedges_won"] == hedged["served_by"].get("us-west-2", 0)
+    assert rows[("slow-tail", "resilient")]["requests_by_region"]["us-west-2"] == 0
+    assert "hedges_fired" not in rows[("slow-tail", "resilient")]

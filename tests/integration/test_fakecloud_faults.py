@@ -28,6 +28,7 @@ from botocore.exceptions import (
 
 from resilient_cloud.fakecloud import (
     DNS_MODES,
+    REGION_HEADER,
     TCP_MODES,
     FakeCloud,
     Faults,
@@ -191,6 +192,62 @@ def test_faults_capacity_round_trips_as_json() -> None:
     assert faults.capacity == 20.0 and faults.queue_timeout == 0.0
     assert Faults(**json.loads(json.dumps(faults.to_json()))) == faults
     assert Faults().capacity is None
+
+
+# --------------------------------------------------------------------------
+# A slow tail: latency for a seeded share of requests (no servers)
+# --------------------------------------------------------------------------
+
+
+def test_latency_rate_delays_a_seeded_share_of_requests() -> None:
+    table = FaultTable()
+    table.set("dynamodb", Faults(latency=1.0, latency_rate=0.05, seed=3))
+    first = [table.decide("dynamodb", now=0.0).latency for _ in range(4000)]
+    assert set(first) == {0.0, 1.0}
+    assert 150 <= first.count(1.0) <= 250  # 5% of 4000, give or take
+    # The same seed replays the same tail; another seed gives another one.
+    table.set("dynamodb", Faults(latency=1.0, latency_rate=0.05, seed=3))
+    assert [table.decide("dynamodb", now=0.0).latency for _ in range(4000)] == first
+    table.set("dynamodb", Faults(latency=1.0, latency_rate=0.05, seed=4))
+    assert [table.decide("dynamodb", now=0.0).latency for _ in range(4000)] != first
+
+
+def test_latency_rate_one_is_every_request_and_draws_nothing() -> None:
+    table = FaultTable()
+    # At rate 1 no draw is made, so the error sequence of a seed is unchanged.
+    table.set("dynamodb", Faults(latency=0.5, error_rate=0.5, seed=7))
+    with_latency = [table.decide("dynamodb", now=0.0) for _ in range(100)]
+    table.set("dynamodb", Faults(error_rate=0.5, seed=7))
+    without = [table.decide("dynamodb", now=0.0) for _ in range(100)]
+    assert all(d.latency == 0.5 for d in with_latency)
+    assert [d.error_kind for d in with_latency] == [d.error_kind for d in without]
+    table.set("dynamodb", Faults(latency=0.5, latency_rate=0.0, seed=7))
+    assert all(table.decide("dynamodb", now=0.0).latency == 0.0 for _ in range(100))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"latency_rate": 1.5}, ValueError, "latency_rate must be between 0 and 1, got 1.5"),
+        ({"latency_rate": -0.1}, ValueError, "latency_rate must be between 0 and 1"),
+        ({"latency_rate": float("nan")}, ValueError, "latency_rate must be finite"),
+        ({"latency_rate": "0.5"}, TypeError, "latency_rate must be a number"),
+        ({"latency_rate": None}, TypeError, "latency_rate must be a number"),
+    ],
+)
+def test_faults_reject_bad_latency_rate(
+    kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        Faults(**kwargs)
+
+
+def test_faults_latency_rate_round_trips_as_json() -> None:
+    faults = Faults(latency=1, latency_rate=0.05, seed=2)
+    assert faults.latency_rate == 0.05 and Faults().latency_rate == 1.0
+    assert Faults(latency_rate=1) == Faults(latency_rate=1.0)
+    assert faults.to_json()["latency_rate"] == 0.05
+    assert Faults(**json.loads(json.dumps(faults.to_json()))) == faults
 
 
 # --------------------------------------------------------------------------
@@ -565,6 +622,54 @@ def test_s3_over_capacity_says_slow_down(cloud: FakeCloud, make_client: ClientFa
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
     make_client("dynamodb").list_tables()  # DynamoDB has no limit
     assert cloud.stats("us-east-1")["outcomes"] == {"ok": 4, "overloaded": 1}
+
+
+# --------------------------------------------------------------------------
+# A slow tail on a real server, and which region answered
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_slow_tail_on_a_real_server_is_seeded_and_counted(
+    cloud: FakeCloud, make_client: ClientFactory
+) -> None:
+    ddb = make_client("dynamodb")
+    create_table(ddb, TABLE)
+    ddb.list_tables()  # connection and backend warm
+    cloud.reset_stats()
+
+    def timings(n: int) -> list[bool]:
+        slow = []
+        for _ in range(n):
+            started = time.monotonic()
+            ddb.list_tables()
+            slow.append(time.monotonic() - started >= 0.2)
+        return slow
+
+    cloud.set_faults("us-east-1", Faults(latency=0.2, latency_rate=0.25, seed=5), service="dynamodb")
+    first = timings(40)
+    assert 3 <= sum(first) <= 20
+    assert cloud.stats("us-east-1")["requests"] == 40
+    # The server applies the same seeded tail again: the same requests are slow.
+    cloud.set_faults("us-east-1", Faults(latency=0.2, latency_rate=0.25, seed=5), service="dynamodb")
+    assert timings(40) == first
+
+
+@pytest.mark.integration
+def test_every_response_names_the_region_that_answered(
+    cloud: FakeCloud, make_client: ClientFactory
+) -> None:
+    for region in REGIONS:
+        ddb = make_client("dynamodb", region)
+        headers = ddb.list_tables()["ResponseMetadata"]["HTTPHeaders"]
+        assert headers[REGION_HEADER] == region
+    # Injected errors say it too, in the service's own error format.
+    cloud.set_faults("us-west-2", Faults(error_rate=1.0), service="dynamodb")
+    with pytest.raises(ClientError) as excinfo:
+        make_client("dynamodb", "us-west-2").list_tables()
+    assert excinfo.value.response["ResponseMetadata"]["HTTPHeaders"][REGION_HEADER] == "us-west-2"
+    s3 = make_client("s3")
+    assert s3.list_buckets()["ResponseMetadata"]["HTTPHeaders"][REGION_HEADER] == "us-east-1"
 
 
 # --------------------------------------------------------------------------

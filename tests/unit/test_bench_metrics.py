@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from resilient_cloud.bench.load import CallRecord, _kinds
+import contextvars
+import threading
+from typing import Any
+
+import pytest
+
+from resilient_cloud import hooks
+from resilient_cloud.bench.load import CallRecord, Tracer, _kinds, served_region
 from resilient_cloud.bench.metrics import summarize, timeline
-from resilient_cloud.bench.scenarios import SCENARIOS, Load, expand
+from resilient_cloud.bench.runner import subjects_for
+from resilient_cloud.bench.scenarios import SCENARIOS, Load, Step, expand
+from resilient_cloud.bench.subjects import DEFAULT_SUBJECTS, HEDGED_SUBJECTS, policy_fields
+from resilient_cloud.bench.timeline import Timeline, apply
+from resilient_cloud.fakecloud import REGION_HEADER, Faults
 
 
-def record(submitted: float, ok: bool, duration: float = 0.1, kind: str = "main") -> CallRecord:
-    return CallRecord(kind, submitted, submitted + duration, ok, 1)
+def record(
+    submitted: float, ok: bool, duration: float = 0.1, kind: str = "main",
+    region: str | None = None, hedges: int = 0, hedge_won: bool = False,
+) -> CallRecord:
+    return CallRecord(kind, submitted, submitted + duration, ok, 1, region, hedges, hedge_won)
 
 
 def test_time_to_recover_is_from_fault_end_to_the_last_failure_streak() -> None:
@@ -59,3 +73,155 @@ def test_quick_sizes_and_groups() -> None:
     assert expand(["outage", "region-outage"]) == [
         "outage", "region-outage-500", "region-outage-dns", "region-outage-down",
     ]
+
+
+def test_first_success_counts_only_calls_submitted_once_the_fault_was_on() -> None:
+    # Submitted just before the fault took effect and answered after it
+    # started: not a success "after the fault starts".
+    records = [record(1.95, True, duration=0.1), record(2.0, False), record(2.4, True, duration=0.05)]
+    summary = summarize(records, 3, 3, window=(2.0, 4.0))
+    assert abs(summary["first_success_after_fault"] - 0.45) < 1e-9
+    assert summarize([record(2.1, False)], 1, 1, window=(2.0, 4.0))["first_success_after_fault"] is None
+
+
+def test_regions_served_and_the_primary_coming_back() -> None:
+    east, west = "us-east-1", "us-west-2"
+    records = [
+        record(1.0, True, region=east),
+        record(2.5, True, region=west),
+        record(3.0, False),
+        record(5.2, True, region=west),   # after the fault: still on the fallback
+        record(5.6, True, region=east),   # a probe: primary answers
+        record(5.8, True, region=west),   # ... but the switch back came later
+        record(6.0, True, region=east),
+        record(6.1, False),               # failures do not say where reads are served
+        record(6.5, True, region=east),
+    ]
+    summary = summarize(records, 9, 9, window=(2.0, 5.0), primary=east)
+    assert summary["served_by"] == {east: 4, west: 3}
+    assert abs(summary["fallback_served"] - 3 / 7) < 1e-9
+    assert abs(summary["primary_back_after"] - 1.0) < 1e-9
+    # Without a primary (one region) none of the failover figures appear.
+    single = summarize(records, 9, 9, window=(2.0, 5.0))
+    assert "fallback_served" not in single and "primary_back_after" not in single
+
+
+def test_primary_never_back_is_none() -> None:
+    records = [record(5.5, True, region="us-east-1"), record(6.0, True, region="us-west-2")]
+    summary = summarize(records, 2, 2, window=(2.0, 5.0), primary="us-east-1")
+    assert summary["primary_back_after"] is None
+
+
+def test_success_during_the_fault_excludes_calls_that_waited_it_out() -> None:
+    records = [
+        record(2.0, True, duration=0.1),
+        record(2.5, True, duration=3.0),  # succeeds at 5.5, after the fault ended at 5.0
+        record(3.0, False),
+        record(4.0, True, duration=0.2),
+    ]
+    summary = summarize(records, 4, 4, window=(2.0, 5.0), primary="us-east-1")
+    assert summary["window_success_ratio"] == 0.75
+    assert summary["window_success_during_fault"] == 0.5
+
+
+def test_hedges_are_counted_only_for_hedged_subjects() -> None:
+    records = [record(0, True, hedges=1, hedge_won=True), record(1, True, hedges=1), record(2, True)]
+    summary = summarize(records, 3, 3, window=None, hedged=True)
+    assert (summary["hedges_fired"], summary["hedges_won"]) == (2, 1)
+    assert "hedges_fired" not in summarize(records, 3, 3, window=None)
+
+
+def _event(kind: type, **fields: Any) -> Any:
+    return kind(service="dynamodb", operation="GetItem", region="us-east-1", **fields)
+
+
+def test_tracer_counts_per_call_across_the_threads_of_a_hedged_call() -> None:
+    tracer = Tracer()
+    tracer.before_send()  # outside any call: ignored
+    trace, token = tracer.begin()
+    tracer.before_send()
+    # A hedge's request runs in another thread in a copy of the caller's context.
+    leg = threading.Thread(target=contextvars.copy_context().run, args=(tracer.before_send,))
+    leg.start()
+    leg.join()
+    tracer.hook(_event(hooks.HedgeFired, to_region="us-west-2", delay=0.1))
+    tracer.hook(_event(hooks.HedgeEnded, hedge_won=True))
+    tracer.end(token)
+    tracer.before_send()  # after the call: not counted for it
+    assert (trace.sent, trace.hedges, trace.hedge_won) == (2, 1, True)
+    other, token = tracer.begin()
+    tracer.hook(_event(hooks.HedgeEnded, hedge_won=False))
+    tracer.end(token)
+    assert (other.sent, other.hedges, other.hedge_won) == (0, 0, False)
+
+
+def test_served_region_reads_the_fake_clouds_header() -> None:
+    answer = {"Item": {}, "ResponseMetadata": {"HTTPHeaders": {REGION_HEADER: "us-west-2"}}}
+    assert served_region(answer) == "us-west-2"
+    assert served_region({"ResponseMetadata": {"HTTPHeaders": {}}}) is None
+    assert served_region(b"body") is None
+
+
+class _Cloud:
+    def __init__(self) -> None:
+        self.faults: list[tuple[str, Faults, str | None]] = []
+
+    def set_faults(self, region: str, faults: Faults, service: str | None = None) -> None:
+        self.faults.append((region, faults, service))
+
+    def stats(self, region: str) -> dict[str, int]:
+        return {"requests": 0}
+
+
+def test_steps_draw_faults_from_the_runs_seed_unless_they_set_their_own() -> None:
+    cloud = _Cloud()
+    apply(cloud, Step(0.0, "faults", {"latency": 1.0, "latency_rate": 0.05}), seed=7)
+    apply(cloud, Step(0.0, "faults", {"error_rate": 0.5, "seed": 3}), seed=7)
+    assert [faults.seed for _, faults, _ in cloud.faults] == [7, 3]
+    assert cloud.faults[0][1].latency_rate == 0.05
+
+
+def test_timeline_applies_steps_on_time_and_reports_when() -> None:
+    import time
+
+    cloud = _Cloud()
+    steps = (Step(0.05, "faults", {"error_rate": 1.0}), Step(0.1, "faults", {"error_rate": 0.5}))
+    timeline = Timeline(cloud, steps, ("us-east-1",), time.monotonic(), seed=1)
+    timeline.start()
+    time.sleep(0.3)
+    timeline.stop()
+    assert [due for due, _ in timeline.applied] == [0.05, 0.1]
+    # Woken for each step, not only every 0.25 s sample.
+    assert all(0 <= done - due < 0.05 for due, done in timeline.applied)
+    start, end = timeline.fault_window((0.05, 0.1))
+    assert (start, end) == tuple(done for _, done in timeline.applied)
+    assert timeline.fault_window((1.0, 2.0)) == (1.0, 2.0)  # never applied: as planned
+    assert timeline.fault_window(None) is None
+
+
+def test_policy_fields_switch_off_with_none_and_reject_unknown_names() -> None:
+    fields = policy_fields({"dns": None, "bulkhead": {"max_concurrent": 4}, "hedge": {"delay": 0.1}})
+    assert fields["dns"] is None and fields["bulkhead"].max_concurrent == 4
+    assert fields["hedge"].delay == 0.1
+    with pytest.raises(ValueError, match="unknown policy field"):
+        policy_fields({"nope": {}})
+
+
+def test_region_outage_scenarios_fail_over_to_a_second_region() -> None:
+    for name in expand(["region-outage"]):
+        scenario = SCENARIOS[name]
+        assert scenario.regions == ("us-east-1", "us-west-2") and scenario.window is not None
+    # With its DNS cache on, the client would ride the empty record out on
+    # the primary: the DNS variant measures failover with the cache off.
+    assert SCENARIOS["region-outage-dns"].resilient_policy == {"dns": None}
+    assert "dns=None" in SCENARIOS["region-outage-dns"].description
+
+
+def test_slow_tail_runs_its_own_subjects_by_default() -> None:
+    slow_tail = SCENARIOS["slow-tail"]
+    assert slow_tail.steps[0].settings == {"latency": 1.0, "latency_rate": 0.05}
+    assert subjects_for(slow_tail, None) == list(slow_tail.subjects or ())
+    assert "resilient-hedged" in subjects_for(slow_tail, None)
+    assert subjects_for(SCENARIOS["outage"], None) == list(DEFAULT_SUBJECTS)
+    assert not HEDGED_SUBJECTS & set(DEFAULT_SUBJECTS)
+    assert subjects_for(slow_tail, ["legacy"]) == ["legacy"]
