@@ -165,8 +165,8 @@ def _percent(value: float | None) -> str:
 PLAIN = ("legacy", "standard")
 HEDGED = {
     "resilient-hedged": "fixed 100 ms hedge delay",
-    "resilient-hedged-p95": "rc.Hedge() defaults (p95 delay)",
-    "resilient-hedged-p90": "Hedge(percentile=90)",
+    "resilient-hedged-p95": "Hedge(percentile=95)",
+    "resilient-hedged-p90": "rc.Hedge() defaults (p90 delay)",
 }
 
 

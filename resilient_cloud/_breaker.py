@@ -83,11 +83,17 @@ class CircuitBreakerState:
 
     # -- decisions -----------------------------------------------------
 
-    def admit(self, now: float) -> tuple[Admission, Transition | None]:
+    def admit(self, now: float, *, probe_now: bool = False) -> tuple[Admission, Transition | None]:
+        """``probe_now``: the region router's probe of a primary it left,
+        which it already spaces out (``Failover.probe_interval``): it may be
+        the half-open probe before the break is over, so failback is timed
+        by the router rather than by a break that grew during the outage."""
         with self._lock:
             transition = None
             if self._state is BreakerState.OPEN and now >= self._open_until:
                 transition = self._move(BreakerState.HALF_OPEN, "break time over")
+            elif self._state is BreakerState.OPEN and probe_now:
+                transition = self._move(BreakerState.HALF_OPEN, "a fallback router probes it")
             if self._state is BreakerState.CLOSED:
                 return Admission.ALLOWED, transition
             if (

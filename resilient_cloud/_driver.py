@@ -310,7 +310,7 @@ class CallDriver:
             breaker = call.breaker
             if breaker is None:
                 return None
-            admission, transition = breaker.admit(now)
+            admission, transition = breaker.admit(now, probe_now=_is_router_probe(call))
             self._report(call, transition)
             if admission.allowed:
                 return admission
@@ -473,6 +473,15 @@ class _Legs:
                 return
             self._released = True
         self._pool.leave()
+
+
+def _is_router_probe(call: Call) -> bool:
+    """The call's first attempt is the router's probe of the primary."""
+    routes = call.routes
+    return (
+        routes is not None and routes.start.probe and call.attempts == 0
+        and call.route is not None and call.route.index == routes.start.index
+    )
 
 
 def _where(call: Call) -> dict[str, str]:

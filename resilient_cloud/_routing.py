@@ -90,7 +90,7 @@ class RegionRouter:
         write probing a still-failing primary could not fail over again."""
         with self._lock:
             switch = None
-            if may_probe and self._current != PRIMARY and self._may_probe(now, is_open):
+            if may_probe and self._current != PRIMARY and self._may_probe(now):
                 self._probe_in_flight = True
                 self._next_probe_at = now + self.options.probe_interval
                 return Start(PRIMARY, probe=True), None
@@ -155,12 +155,15 @@ class RegionRouter:
 
     # -- internals -----------------------------------------------------
 
-    def _may_probe(self, now: float, is_open: Callable[[int], bool]) -> bool:
+    def _may_probe(self, now: float) -> bool:
+        # Not gated on the primary's breaker: while calls are away its
+        # failed probes keep reopening it for ever longer breaks, which
+        # would time the failback. The probe may open it early instead
+        # (CircuitBreakerState.admit(probe_now=True)).
         return (
             not self._probe_in_flight
             and now >= self._stick_until
             and now >= self._next_probe_at
-            and not is_open(PRIMARY)
         )
 
     def _leave(self, now: float, is_open: Callable[[int], bool], reason: str) -> Switch | None:

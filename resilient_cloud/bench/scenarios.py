@@ -242,9 +242,9 @@ SCENARIOS: dict[str, Scenario] = {
             "slow-tail",
             f"the primary region answers 5% of requests (seeded) 1 s late; {FALLBACK} is "
             "healthy and holds the same data; a hedged read that has not answered goes "
-            f"to {FALLBACK} too: resilient-hedged after a fixed 100 ms, resilient-hedged-p95 "
-            "after the p95 of recent latencies (rc.Hedge() defaults), resilient-hedged-p90 "
-            "after their p90",
+            f"to {FALLBACK} too: resilient-hedged after a fixed 100 ms, resilient-hedged-p90 "
+            "after the p90 of recent latencies (rc.Hedge() defaults), resilient-hedged-p95 "
+            "after their p95",
             load=Load(rate=40.0, duration=45.0, threads=64),
             quick_load=Load(rate=40.0, duration=2.5, threads=64),
             cap=50.0,
@@ -253,7 +253,7 @@ SCENARIOS: dict[str, Scenario] = {
             steps=(Step(0.0, "faults", _SLOW_TAIL),),
             # No errors or timeouts: legacy, adaptive and tenacity-naive send
             # exactly what standard sends.
-            subjects=("standard", "resilient", "resilient-hedged", "resilient-hedged-p95"),
+            subjects=("standard", "resilient", "resilient-hedged", "resilient-hedged-p90"),
         ),
         Scenario(
             "blackhole",

@@ -837,3 +837,22 @@ def test_a_call_allowed_one_attempt_is_never_hedged(make_client, scripts, hooks)
     assert hooks.of(HedgeFired) == []
     hedging = health_of(EAST).hedging
     assert (hedging.fired, hedging.refused) == (0, 0)
+
+
+def test_the_probe_goes_through_an_open_primary_breaker_so_the_router_times_failback(
+    make_client, scripts, clock, hooks
+) -> None:
+    """The primary's breaker opened (and its break grew) during the outage;
+    the router's probe is its half-open probe as soon as the stay is over."""
+    client = make_client(
+        failover=rc.Failover(stick_for=5.0),
+        breaker=rc.CircuitBreaker(consecutive_failures=3, break_duration=30.0),
+    )
+    switch_to_west(client, scripts)  # three failures: the breaker opens too
+    assert health_of(EAST).breaker.state.value == "open"
+    clock.advance(5.0)  # the stay is over, the 15-30 s break is not
+    get(client)  # the probe
+    assert scripts.regions()[-1] == EAST
+    assert health_of(EAST).breaker.state.value == "closed"
+    assert health_of(EAST).routing.region == EAST
+    assert hooks.of(RegionSwitched)[-1].reason == "a probe of us-east-1 succeeded"

@@ -141,3 +141,17 @@ def test_half_open_never_lets_more_probes_through_than_configured(probes, events
             breaker.record(now, admission, failed)
         # Probes admitted in any half-open period and not yet reported.
         assert sum(a is Admission.PROBE for a in in_flight) <= probes
+
+
+def test_a_router_probe_may_be_the_half_open_probe_before_the_break_is_over() -> None:
+    breaker = CircuitBreakerState(OPTIONS, random.Random(1))
+    for _ in range(8):
+        attempt(breaker, 100.0, failed=True)
+    assert breaker.admit(100.1)[0] is Admission.REJECTED  # an ordinary attempt waits
+    admission, transition = breaker.admit(100.1, probe_now=True)
+    assert admission is Admission.PROBE
+    assert transition is not None and transition.after is BreakerState.HALF_OPEN
+    assert "router" in transition.reason
+    assert breaker.admit(100.1, probe_now=True)[0] is Admission.REJECTED  # one at a time
+    transition = breaker.record(100.2, admission, failed=False)
+    assert transition is not None and transition.after is BreakerState.CLOSED

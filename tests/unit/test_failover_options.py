@@ -20,7 +20,7 @@ def test_failover_defaults() -> None:
 
 def test_hedge_defaults_and_off_by_default() -> None:
     assert rc.Hedge() == rc.Hedge(
-        delay=None, percentile=95.0, min_delay=0.005, max_delay=1.0, min_samples=20,
+        delay=None, percentile=90.0, min_delay=0.005, max_delay=1.0, min_samples=20,
         max_concurrent=32,
     )
     assert rc.Policy().hedge is None
