@@ -18,7 +18,7 @@ from typing import Any
 from tenacity import RetryCallState, Retrying
 
 from resilient_cloud import hooks as _hooks
-from resilient_cloud._breaker import Admission, BreakerState, Transition
+from resilient_cloud._breaker import Admission, BreakerState, CircuitBreakerState, Transition
 from resilient_cloud._call import Call, call_of
 from resilient_cloud._clock import Clock
 from resilient_cloud._failover import Route
@@ -182,7 +182,7 @@ class CallDriver:
         route = call.route
         if call.routes is not None and call.route is not None:
             route = call.routes.hedge_route(call.route) or call.route
-        breaker = call.breaker if call.routes is None or route is None else call.routes.breaker_of(route)
+        breaker = _breaker_for(call, route)
         admission = None
         if breaker is not None:
             admission, transition = breaker.admit(now)
@@ -259,10 +259,7 @@ class CallDriver:
         route's breaker, the router and the hooks. Changes nothing on
         ``call``: hedged legs run it in worker threads."""
         region = call.region if route is None else route.region
-        breaker = (
-            call.breaker if route is call.route or call.routes is None
-            else call.routes.breaker_of(route)
-        )
+        breaker = _breaker_for(call, route)
         started = self._clock.monotonic()
         if self._hooks:
             self._emit(_hooks.AttemptStarted, call, region=region, attempt=attempt)
@@ -473,6 +470,13 @@ class _Legs:
                 return
             self._released = True
         self._pool.leave()
+
+
+def _breaker_for(call: Call, route: Route | None) -> CircuitBreakerState | None:
+    """The breaker of ``route``'s region (the call's own, when it goes there)."""
+    if route is None or route is call.route or call.routes is None:
+        return call.breaker
+    return call.routes.breaker_of(route)
 
 
 def _is_router_probe(call: Call) -> bool:
