@@ -116,7 +116,10 @@ def test_region_outage_and_slow_tail_say_which_region_served(tmp_path) -> None:
     assert outage["attempts_per_finished_call"] >= 1.0
     plain = rows[("region-outage-500", "standard")]
     assert set(plain["served_by"]) == {"us-east-1"} and plain["fallback_requests"] == 0
-    assert plain["window_success_during_fault"] <= 0.05
+    # A quick window holds a dozen or so calls: one that straddles the
+    # fault's edge is 5-10% of them (seen: 1 of 14 on a loaded CI run).
+    assert plain["window_success_during_fault"] <= 0.15
+    assert plain["window_success_during_fault"] < outage["window_success_during_fault"]
     # Hedged reads: counted by hooks, and seen by the fallback region's server.
     hedged = rows[("slow-tail", "resilient-hedged")]
     assert hedged["hedges_fired"] == hedged["requests_by_region"]["us-west-2"] > 0
