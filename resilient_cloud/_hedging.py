@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import os
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -72,18 +73,19 @@ class HedgeState:
 
 class HedgePool:
     """Worker threads for one client's hedged calls: at most
-    ``max_concurrent`` calls (two requests each) at once. Rebuilt in a
-    forked child, whose copy of the parent's threads does not run."""
+    ``max_concurrent`` calls (two requests each) at once. Renewed in a
+    forked child (slots, lock, threads) before any of the child's threads
+    runs: the parent's threads, and the slots and locks they held, do not
+    exist there."""
 
     def __init__(self, max_concurrent: int) -> None:
         self._max_concurrent = max_concurrent
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self._executor: ThreadPoolExecutor | None = None
-        self._pid = os.getpid()
         self._lock = threading.Lock()
+        _live_pools.add(self)
 
     def try_enter(self) -> bool:
-        self._renew_after_fork()
         return self._slots.acquire(blocking=False)
 
     def leave(self) -> None:
@@ -98,9 +100,23 @@ class HedgePool:
                 )
             return self._executor
 
-    def _renew_after_fork(self) -> None:
-        if os.getpid() != self._pid:
-            self._pid = os.getpid()
-            self._lock = threading.Lock()
-            self._slots = threading.BoundedSemaphore(self._max_concurrent)
-            self._executor = None
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(self._max_concurrent)
+        self._executor = None
+
+
+# Renewed at fork rather than on a child's first use (a pid check): a lazy
+# renewal raced between the child's threads (two of them could each make a
+# new semaphore, and a slot taken from one was given back to the other),
+# and a lock held by a parent thread hung whichever method did not check.
+_live_pools: weakref.WeakSet[HedgePool] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for pool in list(_live_pools):
+        pool._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

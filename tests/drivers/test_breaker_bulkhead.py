@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 
 import pytest
 import tenacity
@@ -108,16 +109,29 @@ def test_breakers_are_shared_per_endpoint(make_client) -> None:
 
 
 class Gate:
-    """Holds requests in before-send until opened."""
+    """Holds requests in before-send until opened (or let through one at a
+    time), counting how many are held at once."""
 
     def __init__(self, client) -> None:
         self.entered = threading.Semaphore(0)
         self.open = threading.Event()
+        self.let_one = threading.Semaphore(0)
+        self._lock = threading.Lock()
+        self.holding = 0
+        self.peak = 0
         client.meta.events.register_first("before-send", self._hold)
 
     def _hold(self, **kwargs) -> None:
+        with self._lock:
+            self.holding += 1
+            self.peak = max(self.peak, self.holding)
         self.entered.release()
-        self.open.wait(10)
+        deadline = time.monotonic() + 10
+        while not self.open.is_set() and time.monotonic() < deadline:
+            if self.let_one.acquire(timeout=0.005):
+                break
+        with self._lock:
+            self.holding -= 1
 
 
 def test_bulkhead_refuses_past_its_bound_and_frees_slots(make_client, events) -> None:
@@ -127,8 +141,8 @@ def test_bulkhead_refuses_past_its_bound_and_frees_slots(make_client, events) ->
     callers = [threading.Thread(target=get, args=(client,)) for _ in range(2)]
     for caller in callers:
         caller.start()
-    gate.entered.acquire(timeout=10)
-    gate.entered.acquire(timeout=10)
+    assert gate.entered.acquire(timeout=10) and gate.entered.acquire(timeout=10)
+    assert gate.peak == 2  # both held at once
     with pytest.raises(rc.BulkheadFullError) as caught:
         get(client)
     assert caught.value.limit == 2 and isinstance(caught.value, BotoCoreError)
@@ -136,9 +150,45 @@ def test_bulkhead_refuses_past_its_bound_and_frees_slots(make_client, events) ->
     gate.open.set()
     for caller in callers:
         caller.join(10)
+    assert not any(caller.is_alive() for caller in callers)
     assert get(client)["Item"] == KEY
     (health,) = rc.health()
     assert health.bulkhead.in_use == 0 and health.bulkhead.rejected == 1
+    assert gate.peak == 2
+
+
+def test_queued_calls_wait_for_a_slot_and_never_pass_the_bound(make_client) -> None:
+    client = make_client(bulkhead=rc.Bulkhead(max_concurrent=2, max_queue=2, max_wait=10.0))
+    ScriptedResponses(client, [], then=DDB_ITEM)
+    gate = Gate(client)
+    answers: list[object] = []
+    callers = [
+        threading.Thread(target=lambda: answers.append(get(client)["Item"]), daemon=True)
+        for _ in range(4)
+    ]
+    for caller in callers[:2]:
+        caller.start()
+    assert gate.entered.acquire(timeout=10) and gate.entered.acquire(timeout=10)
+    for caller in callers[2:]:
+        caller.start()
+    deadline = time.monotonic() + 10
+    while rc.health()[0].bulkhead.waiting < 2:
+        assert time.monotonic() < deadline, "the two queued calls never waited"
+        time.sleep(0.001)
+    assert not gate.entered.acquire(timeout=0.05)  # no third request while two are in flight
+    with pytest.raises(rc.BulkheadFullError):  # the queue is full: refused at once
+        get(client)
+    for done in range(1, 3):
+        gate.let_one.release()  # one call ends: one queued call takes its slot
+        assert gate.entered.acquire(timeout=10), f"queued call {done} never got the freed slot"
+        assert rc.health()[0].bulkhead.in_use == 2
+    gate.open.set()
+    for caller in callers:
+        caller.join(10)
+    assert not any(caller.is_alive() for caller in callers)
+    assert answers == [KEY] * 4 and gate.peak == 2
+    bulkhead = rc.health()[0].bulkhead
+    assert (bulkhead.in_use, bulkhead.waiting, bulkhead.rejected) == (0, 0, 1)
 
 
 @pytest.mark.parametrize(

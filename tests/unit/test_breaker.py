@@ -155,3 +155,57 @@ def test_a_router_probe_may_be_the_half_open_probe_before_the_break_is_over() ->
     assert breaker.admit(100.1, probe_now=True)[0] is Admission.REJECTED  # one at a time
     transition = breaker.record(100.2, admission, failed=False)
     assert transition is not None and transition.after is BreakerState.CLOSED
+
+
+# -- the thresholds, exactly at their boundaries -------------------------------
+#
+# The defaults (docs/configuration.md): open when 50% of at least 20 attempts
+# in the window failed, or after 20 failures in a row. Failures alternate with
+# successes here, so the run of failures never passes 1.
+
+DEFAULTS = CircuitBreaker()
+
+
+def test_opens_at_exactly_half_of_exactly_the_minimum_attempts() -> None:
+    breaker = CircuitBreakerState(DEFAULTS, random.Random(1))
+    for i in range(19):  # s f s f ... s: 9 failures of 19
+        attempt(breaker, 100.0, failed=i % 2 == 1)
+    assert breaker.snapshot(100.0).state is BreakerState.CLOSED
+    admission, _ = breaker.admit(100.0)
+    transition = breaker.record(100.0, admission, True, "server-error")  # 10 of 20: 50%
+    assert transition is not None and transition.after is BreakerState.OPEN
+    assert transition.reason == "10 of 20 attempts failed in 10s"
+    assert breaker.snapshot(100.0).consecutive_failures == 1  # the ratio opened it
+
+
+def test_just_below_half_of_the_minimum_attempts_stays_closed() -> None:
+    breaker = CircuitBreakerState(DEFAULTS, random.Random(1))
+    for i in range(20):  # f s s f s f s f ...: 9 failures of 20, never two in a row
+        attempt(breaker, 100.0, failed=i % 2 == 1 and i != 1)
+    snapshot = breaker.snapshot(100.0)
+    assert (snapshot.attempts_in_window, snapshot.failures_in_window) == (20, 9)
+    assert snapshot.state is BreakerState.CLOSED
+
+
+def test_half_failed_below_the_minimum_attempts_stays_closed() -> None:
+    breaker = CircuitBreakerState(DEFAULTS, random.Random(1))
+    for i in range(19):  # f s f s ... f: 10 failures of 19, over half but too few
+        attempt(breaker, 100.0, failed=i % 2 == 0)
+    snapshot = breaker.snapshot(100.0)
+    assert (snapshot.attempts_in_window, snapshot.failures_in_window) == (19, 10)
+    assert snapshot.state is BreakerState.CLOSED
+    attempt(breaker, 100.0, failed=False)  # a success never opens it: 10 of 20
+    assert breaker.snapshot(100.0).state is BreakerState.CLOSED
+    attempt(breaker, 100.0, failed=True)  # 11 of 21
+    assert breaker.snapshot(100.0).state is BreakerState.OPEN
+
+
+def test_opens_at_exactly_the_consecutive_failures() -> None:
+    options = CircuitBreaker(consecutive_failures=20, minimum_attempts=1000)
+    breaker = CircuitBreakerState(options, random.Random(1))
+    for _ in range(19):
+        attempt(breaker, 100.0, failed=True)
+    assert breaker.snapshot(100.0).state is BreakerState.CLOSED
+    admission, _ = breaker.admit(100.0)
+    transition = breaker.record(100.0, admission, True)
+    assert transition is not None and transition.reason == "20 failures in a row"

@@ -11,6 +11,8 @@ import pytest
 from resilient_cloud import Hedge
 from resilient_cloud._hedging import SAMPLES, HedgePool, HedgeSnapshot, HedgeState
 
+from .test_registry import fork_while_held
+
 
 def test_a_fixed_delay_ignores_observed_latencies() -> None:
     state = HedgeState(Hedge(delay=0.2, min_samples=1))
@@ -106,9 +108,24 @@ def test_the_pool_runs_legs_in_named_threads() -> None:
     executor.shutdown(wait=True)
 
 
-def test_a_forked_child_gets_fresh_slots(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_while_the_pool_was_busy_gets_a_fresh_pool() -> None:
+    """Forked while the parent's threads held the pool's locks and its only
+    slot: the child's pool has its own slot, lock and threads."""
     pool = HedgePool(1)
     assert pool.try_enter()
-    assert not pool.try_enter()
-    monkeypatch.setattr(os, "getpid", lambda: -1)  # as if in a child process
-    assert pool.try_enter()  # the parent's slot holders do not run here
+    parent_executor = pool.executor()
+
+    def child() -> bool:
+        executor = pool.executor()  # the parent's lock was held at fork
+        name = executor.submit(lambda: threading.current_thread().name).result(timeout=5)
+        fresh = executor is not parent_executor and name.startswith("resilient-cloud-hedge")
+        entered = pool.try_enter()  # the parent's slot holder does not run here
+        full = not pool.try_enter()
+        pool.leave()
+        return fresh and entered and full
+
+    fork_while_held((pool._lock, pool._slots._cond), child)
+    assert not pool.try_enter()  # the parent's slot is still taken
+    pool.leave()
+    parent_executor.shutdown(wait=True)
