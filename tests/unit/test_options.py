@@ -11,9 +11,17 @@ import resilient_cloud as rc
 
 
 def test_defaults_are_documented_values() -> None:
+    # Every field spelled out with the value docs/configuration.md gives (a
+    # field left out would be compared with its own default, i.e. not at
+    # all); tests/unit/test_documented_defaults.py also checks them in use.
     policy = rc.Policy()
-    assert policy.retry == rc.Retry()
-    assert policy.budget == rc.RetryBudget(ratio=0.2, min_retries_per_second=1.0, ttl=10.0)
+    assert policy.retry == rc.Retry(
+        max_attempts=None, backoff_base=0.05, throttle_backoff_base=1.0, backoff_cap=20.0,
+        wait=None, retry_unsafe=False,
+    )
+    assert policy.budget == rc.RetryBudget(
+        ratio=0.2, min_retries_per_second=1.0, ttl=10.0, throttle_retry_cost=2.0
+    )
     assert policy.deadline is None
     assert policy.breaker == rc.CircuitBreaker(
         failure_ratio=0.5, minimum_attempts=20, consecutive_failures=20, window=10.0,
@@ -24,6 +32,10 @@ def test_defaults_are_documented_values() -> None:
         ttl=30.0, max_stale=6 * 3600.0, negative_ttl=5.0, min_ttl=5.0, max_ttl=300.0,
         refresh_timeout=1.0, refresh_interval=5.0, max_names=1024, backend="system",
     )
+    assert policy.failover == rc.Failover(
+        writes=False, switch_after=3, stick_for=5.0, max_stick_for=60.0, probe_interval=1.0
+    )
+    assert policy.hedge is None
     assert rc.Policy(dns=None).dns is None
 
 
