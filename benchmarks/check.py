@@ -10,13 +10,24 @@ Runs the target's scenarios for its subjects on one seed (the same runner
 as `resilient-cloud bench`; one fake cloud per group of scenarios), writes
 benchmarks/TARGET.json, prints the tables, then checks each target and
 exits 1 if one is missed. With --from, checks a run already recorded by
-`resilient-cloud bench --json`.
+`resilient-cloud bench --json` (or by this script).
+
+Every run records the commit it measured (`environment.commit`: `git
+rev-parse HEAD`, whether tracked files were dirty, and whether the library
+itself, `resilient_cloud/`, was). --from refuses (exit 2) a recording that
+does not describe HEAD's library: one without a stamp, one made with
+uncommitted library changes (no commit holds the code it measured), or one
+made at a commit whose `resilient_cloud/` differs from HEAD's (`git diff
+--quiet RECORDED HEAD -- resilient_cloud` fails). Commits that change only
+docs, tests or benchmarks/ leave a recording valid. --allow-stale checks it
+anyway, saying why it is stale.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +39,8 @@ from resilient_cloud.bench import report, runner
 from resilient_cloud.bench.scenarios import FALLBACK, GROUPS
 
 HERE = Path(__file__).resolve().parent
+#: The checkout whose HEAD a recorded run must describe.
+REPO = HERE.parent
 Rows = dict[tuple[str, Any], dict[str, Any]]
 Check = tuple[str, bool, str]
 #: Runs of a target: (scenarios, subjects) each.
@@ -39,16 +52,19 @@ def _bound(row: dict[str, Any]) -> str:
 
 
 def foundation(rows: Rows) -> list[Check]:
-    outage, outage_legacy = rows[("outage", "resilient")], rows[("outage", "legacy")]
+    # The budget alone: with the breaker on, an outage costs ~0.1 requests per
+    # call whatever the budget does, so the breaker is off for this target.
+    outage, outage_legacy = rows[("outage", "resilient-budget")], rows[("outage", "legacy")]
     transient = rows[("transient", "resilient")]
     transient_legacy, transient_std = rows[("transient", "legacy")], rows[("transient", "standard")]
     overhead = rows[("overhead", None)]
     return [
         (
-            "outage: resilient requests per call < 1.3",
+            "outage: the retry budget alone (breaker off) holds requests per call < 1.3",
             outage["amplification"] < 1.3,
-            f"{outage['amplification']:.3f} (legacy {_bound(outage_legacy)}"
-            f"{outage_legacy['amplification']:.2f})",
+            f"{outage['amplification']:.3f} (its bound, 1 + ratio 0.2 + floor 1/s x 10 s / "
+            f"{outage['calls_started']} calls: {1.2 + 10 / outage['calls_started']:.3f}; "
+            f"legacy {_bound(outage_legacy)}{outage_legacy['amplification']:.2f})",
         ),
         (
             "transient: resilient success >= 99.9%",
@@ -257,7 +273,11 @@ def regions(rows: Rows) -> list[Check]:
 
 TARGETS: dict[str, tuple[Plan, Callable[[Rows], list[Check]]]] = {
     "foundation": (
-        [(["outage", "transient", "overhead"], ["legacy", "standard", "resilient"])], foundation
+        [
+            (["outage", "transient", "overhead"], ["legacy", "standard", "resilient"]),
+            (["outage"], ["resilient-budget"]),
+        ],
+        foundation,
     ),
     "breakers": (
         [(["outage", "transient", "outage-recovery", "bulkhead"], ["legacy", "resilient"])],
@@ -272,6 +292,53 @@ TARGETS: dict[str, tuple[Plan, Callable[[Rows], list[Check]]]] = {
         regions,
     ),
 }
+
+
+def _git(*args: str, root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def staleness(run: dict[str, Any], root: Path | None = None) -> str | None:
+    """Why a recorded run does not describe the library at ``root``'s HEAD
+    (default: this checkout), or None when it does (the rule: see the
+    module's docstring)."""
+    root = REPO if root is None else root
+    stamp = run.get("environment", {}).get("commit")
+    if not stamp:
+        return "it carries no commit stamp (recorded before stamps existed, or outside a git checkout)"
+    sha = stamp["sha"]
+    if stamp.get("library_dirty"):
+        return f"it was recorded with uncommitted changes under {runner.LIBRARY}/ (on {sha[:12]})"
+    head = _git("rev-parse", "HEAD", root=root)
+    if head.returncode != 0:
+        return f"{root} is not a git checkout: HEAD unknown"
+    head_sha = head.stdout.strip()
+    if sha == head_sha:
+        return None
+    if _git("cat-file", "-e", f"{sha}^{{commit}}", root=root).returncode != 0:
+        return f"its commit {sha[:12]} is not in this repository"
+    changed = _git("diff", "--name-only", sha, head_sha, "--", runner.LIBRARY, root=root)
+    if changed.returncode != 0:
+        return f"git diff {sha[:12]} HEAD failed: {changed.stderr.strip()}"
+    files = changed.stdout.split()
+    if files:
+        shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+        return (
+            f"{runner.LIBRARY}/ changed between its commit {sha[:12]} and HEAD "
+            f"{head_sha[:12]}: {shown}"
+        )
+    return None
+
+
+def verdicts(checks: Callable[[Rows], list[Check]], run: dict[str, Any]) -> list[Check]:
+    """The target's checks over a run's rows; a row the run lacks is a miss."""
+    rows = {(r["scenario"], r.get("subject")): r for r in run["results"]}
+    try:
+        return checks(rows)
+    except KeyError as missing:
+        return [(f"the run has a row for {missing.args[0]}", False, "not measured: run the target")]
 
 
 def _run(plan: Plan, seed: int, quick: bool, console: Console) -> dict[str, Any]:
@@ -291,25 +358,37 @@ def _run(plan: Plan, seed: int, quick: bool, console: Console) -> dict[str, Any]
     return merged
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("target", choices=list(TARGETS))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", type=Path, help="default: benchmarks/TARGET.json")
     parser.add_argument("--from", dest="recorded", type=Path, help="check this recorded run")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--allow-stale", action="store_true",
+        help="with --from: check a recording that does not describe HEAD's library anyway",
+    )
+    args = parser.parse_args(argv)
     plan, checks = TARGETS[args.target]
     console = Console(width=140)
     if args.recorded:
         run = json.loads(args.recorded.read_text())
+        stale = staleness(run)
+        console.print(
+            f"{args.recorded}: {report.commit_line(run.get('environment', {}).get('commit'))}"
+        )
+        if stale is not None:
+            if not args.allow_stale:
+                console.print(f"STALE  refusing {args.recorded}: {stale} (--allow-stale to check it anyway)")
+                return 2
+            console.print(f"STALE  {args.recorded}: {stale}; checked anyway (--allow-stale)")
     else:
         run = _run(plan, args.seed, args.quick, console)
         report.write_json(run, args.json or HERE / f"{args.target}.json")
         report.render(run, console)
-    rows = {(r["scenario"], r.get("subject")): r for r in run["results"]}
     failed = 0
-    for name, ok, detail in checks(rows):
+    for name, ok, detail in verdicts(checks, run):
         failed += not ok
         console.print(f"{'PASS' if ok else 'FAIL'}  {name}: {detail}")
     return 1 if failed else 0

@@ -47,7 +47,7 @@ def render(run: dict[str, Any], console: Console) -> None:
     console.print(
         f"botocore {env['botocore']}, resilient_cloud {env['resilient_cloud']}, "
         f"Python {env['python']}, {env['cpus']} CPUs, seed {run['seed']}"
-        f"{' (quick)' if run['quick'] else ''}"
+        f"{' (quick)' if run['quick'] else ''}, {commit_line(env.get('commit'))}"
     )
     for scenario, rows in _by_scenario(run).items():
         if "ratio" in rows[0]:
@@ -58,6 +58,19 @@ def render(run: dict[str, Any], console: Console) -> None:
             _render_scenario(scenario, run["scenarios"][scenario], subject_rows, console)
         for row in probe_rows:
             console.print(_probe_line(row).replace("**", ""))
+
+
+def commit_line(stamp: dict[str, Any] | None) -> str:
+    """Where the measured code came from, in a few words."""
+    if not stamp:
+        return "commit unknown"
+    if stamp.get("library_dirty"):
+        state = " with uncommitted library changes"
+    elif stamp.get("dirty"):
+        state = " (library clean, other files changed)"
+    else:
+        state = ""
+    return f"commit {stamp['sha'][:12]}{state}"
 
 
 def scenario_cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import platform
+import subprocess
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -37,6 +39,41 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "retry_environment": {name: os.environ.get(name) for name in RETRY_ENVIRONMENT},
         "cpus": os.cpu_count(),
+        "commit": commit_stamp(),
+    }
+
+
+#: The library's files, whose changes make a recorded run stale.
+LIBRARY = "resilient_cloud"
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def commit_stamp(root: Path | None = None) -> dict[str, Any] | None:
+    """The commit the measured code is at: ``sha`` (``git rev-parse HEAD``),
+    ``dirty`` (uncommitted changes to tracked files anywhere in the tree) and
+    ``library_dirty`` (under ``resilient_cloud/``: then no commit holds the
+    code measured). None when the library is not in a git checkout."""
+    if root is None:
+        import resilient_cloud
+
+        root = Path(resilient_cloud.__file__).resolve().parent.parent
+    try:
+        head = _git(root, "rev-parse", "HEAD")
+        if head.returncode != 0 or not (root / LIBRARY).is_dir():
+            return None
+        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
+        library = _git(root, "status", "--porcelain", "--untracked-files=no", "--", LIBRARY)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {
+        "sha": head.stdout.strip(),
+        "dirty": bool(dirty.stdout.strip()),
+        "library_dirty": bool(library.stdout.strip()),
     }
 
 

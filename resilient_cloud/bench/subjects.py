@@ -1,6 +1,6 @@
 """The clients compared: plain botocore in each retry mode, a naive tenacity
-wrapper as many users write it, resilient_cloud with its defaults, and
-resilient_cloud with hedged reads."""
+wrapper as many users write it, resilient_cloud with its defaults, with its
+retry budget alone (no breaker), and with hedged reads."""
 
 from __future__ import annotations
 
@@ -139,6 +139,10 @@ SUBJECTS: dict[str, Callable[[ClientSpec], Any]] = {
     "adaptive": plain("adaptive"),
     "tenacity-naive": plain(None),
     "resilient": resilient,
+    # The retry budget alone: with the breaker on, an outage is held to
+    # ~0.1 requests per call whatever the budget does, so a broken budget
+    # would go unnoticed (benchmarks/check.py foundation).
+    "resilient-budget": resilient_with({"breaker": None}),
     "resilient-hedged": resilient_with({"hedge": HEDGE}),
     # rc.Hedge()'s defaults, and a percentile clearly below a 5% tail.
     "resilient-hedged-p95": resilient_with({"hedge": {"percentile": 95.0}}),
@@ -148,7 +152,10 @@ SUBJECTS: dict[str, Callable[[ClientSpec], Any]] = {
 #: Subjects whose reads are hedged (their hedges are counted).
 HEDGED_SUBJECTS = frozenset(name for name in SUBJECTS if name.startswith("resilient-hedged"))
 #: Subjects built on resilient_cloud (they take hooks and scenario policy fields).
-RESILIENT_SUBJECTS = frozenset({"resilient", *HEDGED_SUBJECTS})
+RESILIENT_SUBJECTS = frozenset({"resilient", "resilient-budget", *HEDGED_SUBJECTS})
 #: Run when no subject is named, unless a scenario names its own
 #: (``Scenario.subjects``: the hedged ones where hedging is the point).
-DEFAULT_SUBJECTS = tuple(name for name in SUBJECTS if name not in HEDGED_SUBJECTS)
+#: ``resilient-budget`` runs where a target asks for it (``--subject``).
+DEFAULT_SUBJECTS = tuple(
+    name for name in SUBJECTS if name not in HEDGED_SUBJECTS and name != "resilient-budget"
+)
