@@ -26,8 +26,8 @@ class Operation:
     name: str
     model: Any  # botocore.model.OperationModel
     safety: Safety
-    #: Members botocore fills with a fresh UUID when absent; we fill them
-    #: once per call so every attempt sends the same token.
+    #: Members botocore fills with a fresh UUID when absent; every attempt
+    #: of a call sends the token botocore filled for its first.
     idempotency_token_members: tuple[str, ...]
 
 
@@ -68,6 +68,9 @@ class Call:
     last_budget_cost: float = 0.0
     #: The last attempt's error: a call the breaker stops mid-way ends with it.
     last_error: BaseException | None = None
+    #: The idempotency tokens botocore filled on the first attempt that got
+    #: that far (noted by _botocore.events.note_tokens), reused by the rest.
+    idempotency_tokens: dict[str, str] = field(default_factory=dict)
 
     def move_to(self, route: Route, breaker: CircuitBreakerState | None, why: str) -> None:
         """Send the next attempt to ``route``'s region."""

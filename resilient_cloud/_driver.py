@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from concurrent import futures
 from typing import Any
@@ -23,7 +22,8 @@ from resilient_cloud._call import Call, call_of
 from resilient_cloud._clock import Clock
 from resilient_cloud._failover import Route
 from resilient_cloud._hedging import HedgePool
-from resilient_cloud._outcome import AttemptOutcome, Exchange, classify
+from resilient_cloud._integrity import check_response
+from resilient_cloud._outcome import CURRENT_TRACE, AttemptOutcome, AttemptTrace, classify
 from resilient_cloud._routing import PRIMARY, Switch
 from resilient_cloud.errors import (
     BulkheadFullError,
@@ -35,12 +35,6 @@ from resilient_cloud.errors import (
 )
 
 logger = logging.getLogger("resilient_cloud")
-
-# The exchange botocore's needs-retry event reports for the attempt running
-# in this thread or task (see _botocore.events.record_exchange).
-CURRENT_EXCHANGE: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar(
-    "resilient_cloud_exchange", default=None
-)
 
 Send = Callable[[str, dict[str, Any]], Any]
 
@@ -76,9 +70,7 @@ class CallDriver:
             self._finish(call, succeeded=False, error=error)
             raise
         self._finish(call, succeeded=True, error=None)
-        metadata = result.get("ResponseMetadata") if isinstance(result, dict) else None
-        if isinstance(metadata, dict):
-            metadata["RetryAttempts"] = call.attempts - 1
+        _report_attempts(result if isinstance(result, dict) else None, call)
         return result
 
     def _admit_call(self, call: Call) -> None:
@@ -263,17 +255,23 @@ class CallDriver:
         started = self._clock.monotonic()
         if self._hooks:
             self._emit(_hooks.AttemptStarted, call, region=region, attempt=attempt)
-        exchange_token = CURRENT_EXCHANGE.set(None)
+        trace = AttemptTrace(tokens=call.idempotency_tokens)
+        trace_token = CURRENT_TRACE.set(trace)
         result: Any = None
         error: BaseException | None = None
         try:
             result = (send if route is None or route.send is None else route.send)(
-                call.operation.name, dict(params)
+                call.operation.name, _attempt_params(call, params)
             )
+            # botocore's retry handler checked bodies; it is gone, we check.
+            error = check_response(trace.exchange, call.operation.model)
         except BaseException as caught:
             error = caught
-        outcome = classify(error, CURRENT_EXCHANGE.get(), call.operation.model)
-        CURRENT_EXCHANGE.reset(exchange_token)
+        finally:
+            CURRENT_TRACE.reset(trace_token)
+        if error is not None:
+            result = None
+        outcome = classify(error, trace, call.operation.model)
         ended = self._clock.monotonic()
         failure = f"{outcome.kind} ({outcome.error})" if outcome.error else outcome.kind
         if admission is not None and breaker is not None:
@@ -418,6 +416,7 @@ class CallDriver:
             call.stop_reason = None
         elif isinstance(error, Exception) and not isinstance(error, ResilienceError):
             annotate(error, call.details(now))
+            _report_attempts(getattr(error, "response", None), call)
         if self._hooks:
             self._emit(
                 _hooks.CallEnded,
@@ -492,18 +491,21 @@ def _where(call: Call) -> dict[str, str]:
     return {"service": call.service, "operation": call.operation.name, "region": call.region}
 
 
-def _params_for_every_attempt(call: Call, api_params: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters every attempt starts from.
+def _report_attempts(response: dict[str, Any] | None, call: Call) -> None:
+    """Say in ``ResponseMetadata`` what botocore's retry handler would:
+    ``RetryAttempts``, and ``MaxAttemptsReached`` when that is why it stopped."""
+    metadata = response.get("ResponseMetadata") if isinstance(response, dict) else None
+    if not isinstance(metadata, dict):
+        return
+    metadata["RetryAttempts"] = call.attempts - 1
+    if call.stop_reason is StopReason.ATTEMPTS_EXHAUSTED:
+        metadata["MaxAttemptsReached"] = True
 
-    Each attempt gets a fresh shallow copy, because botocore's parameter
-    handlers rewrite some values in place (S3 CopySource quoting would be
-    applied twice). Idempotency tokens are filled here, once, so every
-    attempt sends the same token; stream positions are noted for rewinding.
-    """
+
+def _params_for_every_attempt(call: Call, api_params: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters every attempt starts from; stream positions are noted
+    for rewinding."""
     params = dict(api_params)
-    for member in call.operation.idempotency_token_members:
-        if params.get(member) is None:
-            params[member] = str(uuid.uuid4())
     for value in params.values():
         if hasattr(value, "read"):
             position = _start_position(value)
@@ -513,6 +515,18 @@ def _params_for_every_attempt(call: Call, api_params: Mapping[str, Any]) -> dict
             assert call.body_positions is not None
             call.body_positions.append((value, position))
     return params
+
+
+def _attempt_params(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """One attempt's parameters: a fresh shallow copy, because botocore's
+    parameter handlers rewrite some values in place (S3 CopySource quoting
+    would be applied twice), with the idempotency tokens botocore filled on
+    an earlier attempt. botocore fills them itself on the first attempt, at
+    ``before-parameter-build`` after the Stubber's check, as without us."""
+    attempt = dict(params)
+    for member, token in call.idempotency_tokens.items():
+        attempt.setdefault(member, token)
+    return attempt
 
 
 def _start_position(stream: Any) -> int | None:

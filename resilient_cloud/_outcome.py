@@ -5,20 +5,44 @@ botocore's standard retry mode already knows which errors are transient
 the model's ``retryable.throttling`` trait), which are modeled retryable, and
 a few special cases. We reuse those checkers rather than copy their lists.
 
-On top we answer the question retries above botocore must ask: could this
-request have reached the service? botocore's ``ConnectionError`` family (DNS
-failure, connection refused, connect timeout, TLS handshake, proxy) fails
-before the request is written; a throttling answer means the service refused
-it. Everything else that failed after sending (5xx, read timeout, connection
-closed mid-response) is ambiguous: the write may have been applied.
+On top we answer two questions retries above botocore must ask.
+
+*Could this request have reached the service?* Decided by **where** the
+attempt failed, never by exception class alone: only a failure before any
+byte of the request was written is "not sent" (DNS failure, connection
+refused, connect timeout, proxy connect failure, a TLS handshake that failed).
+botocore's ``SSLError`` is raised both for a failed handshake and for a TLS
+record corrupted while the response is read, so it counts as not sent only
+when our connection class saw the connection being made and no write started
+(:class:`AttemptTrace`). A throttling answer means the service refused the
+request. Everything else (5xx, read timeout, connection closed or reset, a
+body that fails its checksum) is ambiguous: the write may have been applied.
+
+*Does it say anything about the endpoint?* Only failures of the endpoint
+itself do (5xx, connections, timeouts). Throttling and every other 4xx answer
+(``ResourceNotFound``, conditional check failures, a retryable
+``RequestTimeout``) are about one resource or one request: the endpoint
+answered, so it counts as healthy for the breaker and the region router.
+
+The whole table is in docs/configuration.md ("How each outcome is judged").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextvars
+from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError, HTTPClientError, ReadTimeoutError
+from botocore.exceptions import (
+    ChecksumError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+    ProxyConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.retries import special, standard
 
@@ -35,8 +59,11 @@ class AttemptOutcome:
     """The verdict on one attempt."""
 
     #: "success", "throttled", "server-error", "transient-error",
-    #: "connection-failed", "timeout", "connection-closed", "client-error",
-    #: "not-sent" (answered by a before-call handler) or "error".
+    #: "connection-failed" (before any byte was written), "timeout",
+    #: "connection-closed" (after the request was or may have been written),
+    #: "checksum-mismatch", "client-error", "client-retryable" (a retryable
+    #: 4xx answer), "not-sent" (answered by a before-call handler),
+    #: "interrupted" or "error".
     kind: str
     #: The service's error code or the exception's class name.
     error: str | None = None
@@ -52,9 +79,10 @@ class AttemptOutcome:
     @property
     def endpoint_failed(self) -> bool | None:
         """What this attempt says about the endpoint's health, for the
-        circuit breaker: True (server error, throttling, connection, DNS or
-        timeout), False (it answered, even with a client error), or None (the
-        failure was ours: nothing was sent, or the caller interrupted)."""
+        circuit breaker: True (server error, connection, DNS, timeout or a
+        corrupted body), False (it answered, even with a throttle or another
+        4xx error: those are about one resource, not the endpoint), or None
+        (the failure was ours: nothing was sent, or the caller interrupted)."""
         if self.kind in _HEALTHY_KINDS:
             return False
         if self.kind in _SILENT_KINDS:
@@ -65,16 +93,17 @@ class AttemptOutcome:
     def region_sick(self) -> bool | None:
         """What this attempt says about the region, for failover: True when
         it failed in a way another region may not (DNS, connection, timeout,
-        server error), False when it answered, None otherwise. Throttling is
-        not sickness: it is the caller's own capacity, and moving would only
-        carry the overload elsewhere."""
+        server error), False when it answered (throttles and 4xx errors
+        included: the service is alive and pushing back on one resource, and
+        moving would only carry the overload elsewhere or serve stale data),
+        None otherwise."""
         if self.kind in _HEALTHY_KINDS:
             return False
         return True if self.kind in _SICK_KINDS else None
 
 
 SUCCESS = AttemptOutcome("success")
-_HEALTHY_KINDS = frozenset({"success", "client-error"})
+_HEALTHY_KINDS = frozenset({"success", "client-error", "client-retryable", "throttled"})
 _SILENT_KINDS = frozenset({"not-sent", "error", "interrupted"})
 _SICK_KINDS = frozenset(
     {"connection-failed", "server-error", "timeout", "connection-closed", "transient-error"}
@@ -90,15 +119,48 @@ class Exchange:
     caught_exception: BaseException | None = None
 
 
+@dataclass(slots=True)
+class AttemptTrace:
+    """What one attempt did on the wire, noted by botocore's events and our
+    connection class while it runs (in the attempt's own context)."""
+
+    #: botocore's ``needs-retry`` report; None when no request was made.
+    exchange: Exchange | None = None
+    #: Our connection class started connecting during this attempt.
+    connecting: bool = False
+    #: Our connection class started writing the request.
+    writing: bool = False
+    #: Where the call keeps the idempotency tokens botocore filled, so that
+    #: every later attempt sends the same ones.
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def wrote_nothing(self) -> bool:
+        """Certain that no byte of the request was written: the connection
+        was being made under our watch and no write started."""
+        return self.connecting and not self.writing
+
+
+# The trace of the attempt running in this thread or task.
+CURRENT_TRACE: contextvars.ContextVar[AttemptTrace | None] = contextvars.ContextVar(
+    "resilient_cloud_attempt_trace", default=None
+)
+
+# botocore errors raised only before a request is written: the name did not
+# resolve, the connection was refused or timed out, the proxy refused.
+_BEFORE_WRITING = (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError)
+
+
 def classify(
-    error: BaseException | None, exchange: Exchange | None, operation_model: Any
+    error: BaseException | None, trace: AttemptTrace, operation_model: Any
 ) -> AttemptOutcome:
-    """Judge one attempt. ``exchange`` is None when no request was made
-    (a ``before-call`` handler such as botocore's Stubber answered)."""
+    """Judge one attempt. ``trace.exchange`` is None when no request was
+    made (a ``before-call`` handler such as botocore's Stubber answered)."""
     if error is None:
         return SUCCESS
     if not isinstance(error, Exception):
         return AttemptOutcome("interrupted", type(error).__name__)
+    exchange = trace.exchange
     if exchange is None:
         kind = "not-sent" if isinstance(error, ClientError) else "error"
         return AttemptOutcome(kind, _error_name(error))
@@ -114,10 +176,14 @@ def classify(
         return AttemptOutcome(
             "throttled", name, retryable=True, throttled=True, may_have_reached_service=False
         )
-    if isinstance(error, BotocoreConnectionError):
+    if isinstance(error, _BEFORE_WRITING) or (isinstance(error, SSLError) and trace.wrote_nothing):
         return AttemptOutcome(
             "connection-failed", name, retryable=True, may_have_reached_service=False
         )
+    if isinstance(error, ChecksumError):
+        # The service answered and may have applied a write; the body we got
+        # is not the one it sent. botocore retries this (and so do we).
+        return AttemptOutcome("checksum-mismatch", name, retryable=True)
     retryable = (
         _TRANSIENT.is_retryable(context)
         or _MODELED.is_retryable(context)
@@ -129,11 +195,16 @@ def classify(
 def _failure_kind(error: BaseException, exchange: Exchange, retryable: bool) -> str:
     if isinstance(error, ReadTimeoutError):
         return "timeout"
-    if isinstance(error, HTTPClientError):
+    if isinstance(error, (HTTPClientError, BotocoreConnectionError)):
+        # Closed, reset or broken TLS after the request was (or may have
+        # been) written: SSLError mid-response, ProtocolError, IncompleteRead.
         return "connection-closed"
     status = getattr(exchange.http_response, "status_code", None)
     if status is not None and status >= 500:
         return "server-error"
+    if status is not None and status >= 400:
+        # The endpoint answered about this request or resource.
+        return "client-retryable" if retryable else "client-error"
     if retryable:
         return "transient-error"
     return "client-error" if isinstance(error, ClientError) else "error"

@@ -8,8 +8,10 @@ subclasses whose connection class overrides ``_new_conn`` alone: the socket
 goes to an address from the cache, while the host name still drives SNI, the
 ``Host`` header and certificate verification (``connect`` uses ``self.host``
 after ``_new_conn`` returns). Proxied connections (botocore's proxy managers
-keep the original classes) resolve as before. Every
-attribute touched here is pinned in ``tests/drift``.
+keep the original classes) resolve as before. The same classes watch where
+an attempt fails (:mod:`resilient_cloud._botocore.watch`), so they are
+installed even with the DNS cache off (``dns_cache`` None: urllib3 resolves).
+Every attribute touched here is pinned in ``tests/drift``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from urllib3.util import connection as urllib3_connection
 from urllib3.util.timeout import _DEFAULT_TIMEOUT
 
+from resilient_cloud._botocore.watch import WatchedConnectionMixin
 from resilient_cloud._dns.cache import DnsAnswerCache, Requester
 from resilient_cloud._dns.record import AddrInfo
 
@@ -33,10 +36,10 @@ _ORIGINAL_CLASSES = "_resilient_cloud_pool_classes"
 
 class CachedDnsConnectionMixin:
     """``_new_conn`` of urllib3 2's ``HTTPConnection``, with the lookup
-    answered by the DNS cache; set ``dns_cache`` and ``dns_requester`` on a
-    subclass."""
+    answered by the DNS cache; set ``dns_cache`` (None: urllib3 resolves)
+    and ``dns_requester`` on a subclass."""
 
-    dns_cache: DnsAnswerCache
+    dns_cache: DnsAnswerCache | None
     dns_requester: Requester
 
     def _new_conn(self) -> socket.socket:
@@ -61,6 +64,8 @@ class CachedDnsConnectionMixin:
         IP literals are cached like names: getaddrinfo answers them at once."""
         conn: Any = self
         host = conn._dns_host
+        if self.dns_cache is None:
+            return None
         if conn.proxy is not None or conn._tunnel_host is not None or host.startswith("["):
             return None
         try:
@@ -102,16 +107,16 @@ def connect_first(
     raise error
 
 
-def cached_dns_pool(pool: type, cache: DnsAnswerCache, requester: Requester) -> type:
+def cached_dns_pool(pool: type, cache: DnsAnswerCache | None, requester: Requester) -> type:
     connection = type(
         f"CachedDns{pool.ConnectionCls.__name__}",
-        (CachedDnsConnectionMixin, pool.ConnectionCls),
+        (CachedDnsConnectionMixin, WatchedConnectionMixin, pool.ConnectionCls),
         {"dns_cache": cache, "dns_requester": requester, "__module__": __name__},
     )
     return type(f"CachedDns{pool.__name__}", (pool,), {"ConnectionCls": connection, "__module__": __name__})
 
 
-def _routes_through(classes: dict[str, type], cache: DnsAnswerCache, requester: Requester) -> bool:
+def _routes_through(classes: dict[str, type], cache: DnsAnswerCache | None, requester: Requester) -> bool:
     connections = [getattr(pool, "ConnectionCls", None) for pool in classes.values()]
     return all(
         getattr(connection, "dns_cache", None) is cache
@@ -122,26 +127,21 @@ def _routes_through(classes: dict[str, type], cache: DnsAnswerCache, requester: 
 
 def install_dns_cache(client: Any, cache: DnsAnswerCache | None, requester: Requester) -> bool:
     """Route ``client``'s new direct connections through ``cache`` (``None``:
-    back to urllib3's own lookups). Idle pooled connections are dropped so
-    the next request connects the new way. False if the client's HTTP layer
-    is not botocore's ``URLLib3Session``."""
+    urllib3's own lookups) and our watched connection class. Idle pooled
+    connections are dropped so the next request connects the new way. False
+    if the client's HTTP layer is not botocore's ``URLLib3Session``."""
     http_session = client._endpoint.http_session
     manager = getattr(http_session, "_manager", None)
     classes = getattr(manager, "pool_classes_by_scheme", None)
     if not isinstance(classes, dict):
         return False
     original = http_session.__dict__.setdefault(_ORIGINAL_CLASSES, classes)
-    if cache is None:
-        replacement = original
-    elif _routes_through(classes, cache, requester):
+    if _routes_through(classes, cache, requester):
         return True  # wrapped again alike: keep the classes and the idle connections
-    else:
-        replacement = {
-            "http": cached_dns_pool(original.get("http", AWSHTTPConnectionPool), cache, requester),
-            "https": cached_dns_pool(original.get("https", AWSHTTPSConnectionPool), cache, requester),
-        }
-    if manager.pool_classes_by_scheme is not replacement:
-        # Only the direct manager: proxy managers share `original` and keep it.
-        manager.pool_classes_by_scheme = replacement
-        manager.clear()
+    # Only the direct manager: proxy managers share `original` and keep it.
+    manager.pool_classes_by_scheme = {
+        "http": cached_dns_pool(original.get("http", AWSHTTPConnectionPool), cache, requester),
+        "https": cached_dns_pool(original.get("https", AWSHTTPSConnectionPool), cache, requester),
+    }
+    manager.clear()
     return True

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from resilient_cloud._driver import CURRENT_EXCHANGE
-from resilient_cloud._outcome import Exchange
+from resilient_cloud._outcome import CURRENT_TRACE, Exchange
 
 RECORDER_ID = "resilient-cloud-exchange-recorder"
+TOKENS_ID = "resilient-cloud-token-keeper"
 
 
 def retry_handler_id(client: Any) -> tuple[str, str]:
@@ -31,6 +31,8 @@ def take_over_retries(client: Any) -> None:
     event, unique_id = retry_handler_id(client)
     client.meta.events.unregister(event, unique_id=unique_id)
     client.meta.events.register("needs-retry", record_exchange, unique_id=RECORDER_ID)
+    # Last, so it sees the tokens botocore's generate_idempotent_uuid filled.
+    client.meta.events.register_last("before-parameter-build", note_tokens, unique_id=TOKENS_ID)
 
 
 def record_exchange(
@@ -42,6 +44,19 @@ def record_exchange(
     so an attempt with no exchange sent no request (a ``before-call`` handler
     such as the Stubber answered it). The last exchange of an attempt wins.
     """
-    http_response, parsed = response if response is not None else (None, None)
-    CURRENT_EXCHANGE.set(Exchange(http_response, parsed, caught_exception))
+    trace = CURRENT_TRACE.get()
+    if trace is not None:
+        http_response, parsed = response if response is not None else (None, None)
+        trace.exchange = Exchange(http_response, parsed, caught_exception)
     return None
+
+
+def note_tokens(params: dict[str, Any], model: Any, **kwargs: Any) -> None:
+    """``before-parameter-build`` handler, after botocore's own: keep the
+    idempotency tokens this attempt sends, so later attempts send them too."""
+    trace = CURRENT_TRACE.get()
+    if trace is None:
+        return
+    for member in model.idempotent_members:
+        if member in params:
+            trace.tokens.setdefault(member, params[member])

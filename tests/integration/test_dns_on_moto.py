@@ -183,8 +183,13 @@ def test_wrap_installs_removes_and_never_stacks_the_seam(monkeypatch: pytest.Mon
     # Proxy managers share botocore's dict, which is untouched.
     assert client._endpoint.http_session._pool_classes_by_scheme == original
 
+    # Without the cache the classes stay ours, resolving through urllib3:
+    # they also watch where an attempt fails (_botocore/watch.py).
     rc.wrap(client, policy=rc.Policy(dns=None))
-    assert _manager_classes(client) == original
+    for scheme, pool in _manager_classes(client).items():
+        assert pool.__mro__[1] is original[scheme]
+        assert pool.ConnectionCls.dns_cache is None
+    assert client._endpoint.http_session._pool_classes_by_scheme == original
 
     monkeypatch.setenv("RESILIENT_CLOUD_DISABLED", "1")
     untouched = boto3.client("dynamodb", region_name=REGION)
