@@ -9,14 +9,16 @@ from __future__ import annotations
 import datetime
 import importlib.util
 import random as _random
+import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from botocore import xform_name
 from tenacity.wait import wait_base
 
+from resilient_cloud._botocore import names
 from resilient_cloud._clock import SYSTEM_CLOCK, Clock
 from resilient_cloud._safety import Safety
 from resilient_cloud._validation import Problems, durations, integer, not_below, number, seconds
@@ -438,9 +440,14 @@ class Policy:
             attempts, backoff and fallback regions; ``None`` for no deadline.
             No backoff sleeps past it and no attempt starts after it; an attempt already in
             flight is bounded by the client's connect and read timeouts.
-        hooks: callables receiving every decision (:mod:`resilient_cloud.hooks`).
+        hooks: callables receiving every decision (:mod:`resilient_cloud.hooks`);
+            ``None`` for none.
         operation_safety: overrides of :class:`Safety`, keyed by
-            ``"service.Operation"`` (``"dynamodb.PutItem"``) or ``"Operation"``.
+            ``"service.Operation"`` (``"dynamodb.PutItem"``) or ``"Operation"``,
+            the operation spelt as the API does or as the client method does
+            (``"dynamodb.put_item"``); ``None`` for none. A qualified name is
+            checked against botocore's model now; an unqualified one applies
+            to every client whose service has an operation of that name.
         clock: where time comes from (tests pass a fake one).
         random: the generator behind jitter (tests pass a seeded one).
     """
@@ -453,8 +460,8 @@ class Policy:
     failover: Failover | None = field(default_factory=Failover)
     hedge: Hedge | None = None
     deadline: float | datetime.timedelta | None = None
-    hooks: tuple[Hook, ...] = ()
-    operation_safety: Mapping[str, Safety | str] = field(default_factory=dict)
+    hooks: tuple[Hook, ...] | None = ()
+    operation_safety: Mapping[str, Safety | str] | None = field(default_factory=dict)
     clock: Clock = SYSTEM_CLOCK
     random: _random.Random = field(default_factory=_random.Random, compare=False)
 
@@ -490,6 +497,8 @@ def _check_instance(problems: Problems, name: str, value: Any, cls: type) -> Non
 
 
 def check_hooks(problems: Problems, hooks: Any) -> tuple[Callable[..., Any], ...]:
+    if hooks is None:
+        return ()
     if callable(hooks):
         hooks = (hooks,)
     if isinstance(hooks, (str, bytes)) or not hasattr(hooks, "__iter__"):
@@ -502,20 +511,95 @@ def check_hooks(problems: Problems, hooks: Any) -> tuple[Callable[..., Any], ...
     return hooks
 
 
-def _safety_overrides(problems: Problems, overrides: Any) -> Mapping[str, Safety]:
+class SafetyOverrides(Mapping[str, Safety]):
+    """``Policy.operation_safety``: a read-only mapping that can be hashed,
+    so a policy can key shared state."""
+
+    __slots__ = ("_items", "_hash")
+
+    def __init__(self, items: Mapping[str, Safety]) -> None:
+        self._items = dict(items)
+        self._hash = hash(frozenset(self._items.items()))
+
+    def __getitem__(self, key: str) -> Safety:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and self._items == dict(other.items())
+
+    def __repr__(self) -> str:
+        return f"SafetyOverrides({self._items!r})"
+
+
+# "PutItem" or "put_item", optionally after "service." (service names are
+# lower case with digits and hyphens).
+_OPERATION_KEY = re.compile(r"(?:(?P<service>[a-z0-9][a-z0-9-]*)\.)?(?P<name>[A-Z][A-Za-z0-9]*|[a-z][a-z0-9_]*)")
+_KEY_FORMS = "'Operation', 'operation_name', 'service.Operation' or 'service.operation_name'"
+
+
+def _safety_overrides(problems: Problems, overrides: Any) -> SafetyOverrides:
+    if overrides is None:
+        return SafetyOverrides({})
     if not isinstance(overrides, Mapping):
         problems.wrong_type("operation_safety", "a mapping", overrides)
-        return MappingProxyType({})
+        return SafetyOverrides({})
     resolved: dict[str, Safety] = {}
+    written_as: dict[str, str] = {}  # an operation's snake_case identity -> the key given
     for key, value in overrides.items():
-        if not isinstance(key, str) or not key:
-            problems.wrong_type(
-                "operation_safety key", "'Operation' or 'service.Operation'", key
-            )
+        if not isinstance(key, str):
+            problems.wrong_type("operation_safety key", _KEY_FORMS, key)
             continue
+        stored = _stored_key(problems, key)
         try:
-            resolved[key] = Safety(value)
+            safety = Safety(value)
         except ValueError:
             choices = ", ".join(repr(s.value) for s in Safety)
             problems.out_of_range(f"operation_safety[{key!r}]", f"one of {choices}", value)
-    return MappingProxyType(resolved)
+            continue
+        if stored is None:
+            continue
+        qualifier, _, name = stored.rpartition(".")
+        identity = f"{qualifier}.{xform_name(name)}"
+        if identity in written_as:
+            problems.out_of_range(
+                f"operation_safety[{key!r}]", f"given once (it is also {written_as[identity]!r})", value
+            )
+            continue
+        written_as[identity] = key
+        resolved[stored] = safety
+    return SafetyOverrides(resolved)
+
+
+def _stored_key(problems: Problems, key: str) -> str | None:
+    """``key`` as the policy keeps it: a qualified name in the API's spelling
+    (checked against botocore's model), an unqualified one as given (only a
+    client's own service can say what ``put_item`` stands for: see
+    ``_botocore.names.overrides_for``). None after recording a problem."""
+    match = _OPERATION_KEY.fullmatch(key)
+    if match is None:
+        problems.out_of_range("operation_safety key", _KEY_FORMS, key)
+        return None
+    service, name = match.group("service"), match.group("name")
+    if service is None:
+        return key
+    if service not in names.services():
+        problems.out_of_range(
+            f"operation_safety key {key!r}", "prefixed by a service botocore knows", service
+        )
+        return None
+    operation = names.resolve(service, name)
+    if operation is None:
+        problems.out_of_range(
+            f"operation_safety key {key!r}", f"an operation of {service}", name
+        )
+        return None
+    return f"{service}.{operation}"

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from resilient_cloud._botocore import operations
+from resilient_cloud._botocore import names, operations
 from resilient_cloud._botocore.client import configured_retries, prepare_unwrapped
 from resilient_cloud._botocore.fallback import ClientFactory, FallbackClients
 from resilient_cloud._breaker import CircuitBreakerState
@@ -69,6 +69,7 @@ class ClientRuntime:
         )
         self.dns_requester = Requester(policy.hooks, self.service, self.region)
         self._operations: dict[str, Operation] = {}
+        self._safety_overrides = names.overrides_for(self.service, policy.operation_safety or {})
         self._hedge_key = self._key("hedge", policy.hedge)
         # Failover: route 0 is this client; the others are built on first use.
         self._fallback_clients = (
@@ -206,9 +207,7 @@ class ClientRuntime:
         operation = self._operations.get(name)
         if operation is None:
             # Racing threads may both build it; the results are equal.
-            operation = operations.describe(
-                self._service_model, name, self.policy.operation_safety
-            )
+            operation = operations.describe(self._service_model, name, self._safety_overrides)
             self._operations[name] = operation
         return operation
 

@@ -38,7 +38,7 @@ class Session(boto3.session.Session):
         service_name: str,
         *args: Any,
         policy: Policy | None = None,
-        fallback_regions: Iterable[str] = (),
+        fallback_regions: Iterable[str] | None = (),
         endpoint_urls: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> Any:

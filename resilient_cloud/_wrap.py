@@ -18,7 +18,7 @@ T = TypeVar("T")
 def wrap(
     client: T,
     policy: Policy | None = None,
-    fallback_regions: Iterable[str] = (),
+    fallback_regions: Iterable[str] | None = (),
     endpoint_urls: Mapping[str, str] | None = None,
 ) -> T:
     """Install resilience on ``client`` in place and return it.
@@ -44,7 +44,7 @@ def wrap(
 def _install(
     client: T,
     policy: Policy | None,
-    fallback_regions: Iterable[str],
+    fallback_regions: Iterable[str] | None,
     endpoint_urls: Mapping[str, str] | None,
     factory: Callable[[Any], ClientFactory],
 ) -> T:

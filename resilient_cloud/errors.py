@@ -10,7 +10,9 @@ raised only when no request could be sent at all.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import BotoCoreError
 
@@ -64,13 +66,40 @@ def stop_details(error: BaseException) -> StopDetails | None:
 
 
 def annotate(error: BaseException, details: StopDetails) -> None:
-    """Attach ``details`` to ``error`` as an attribute and a note."""
+    """Attach ``details`` to ``error`` as an attribute and a note, in a way
+    that survives pickling (a ``ProcessPoolExecutor`` sends errors back)."""
+    _annotate(error, details, [*getattr(error, "__notes__", []), details.describe()])
+
+
+def _annotate(error: BaseException, details: StopDetails, notes: list[str]) -> None:
     error.resilience = details  # type: ignore[attr-defined]
-    note = details.describe()
-    if hasattr(error, "add_note"):
-        error.add_note(note)
-    else:  # Python 3.10: keep the note where 3.11's traceback would read it
-        error.__notes__ = [*getattr(error, "__notes__", []), note]  # type: ignore[attr-defined]
+    error.__notes__ = notes  # type: ignore[attr-defined]  # where add_note keeps them
+    # botocore's errors pickle through __reduce__ methods that keep only
+    # their constructor arguments, losing both. pickle and copy look the
+    # reducer up on the instance first, so this one error carries its own.
+    error.__reduce_ex__ = functools.partial(_reduce_annotated, error)  # type: ignore[method-assign]
+
+
+def _reduce_annotated(error: BaseException, protocol: int) -> tuple[Any, ...]:
+    factory, args, *rest = type(error).__reduce_ex__(error, protocol)
+    state = rest[0] if rest else None
+    if isinstance(state, dict):
+        state = {key: value for key, value in state.items() if key != "__reduce_ex__"}
+    notes = list(error.__notes__)  # type: ignore[attr-defined]
+    return (_rebuild_annotated, (factory, args, state, error.resilience, notes))  # type: ignore[attr-defined]
+
+
+def _rebuild_annotated(
+    factory: Any, args: tuple[Any, ...], state: Any, details: StopDetails, notes: list[str]
+) -> BaseException:
+    error: BaseException = factory(*args)
+    if state:
+        if hasattr(error, "__setstate__"):
+            error.__setstate__(state)
+        else:
+            error.__dict__.update(state)
+    _annotate(error, details, notes)
+    return error
 
 
 class ResilienceError(BotoCoreError):
@@ -100,6 +129,24 @@ class ResilienceError(BotoCoreError):
         self.cause = cause
         self.last_error = last_error
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # BotoCoreError rebuilds from the message fields alone, which lack
+        # our own keyword arguments (retry_after, limit, last_error).
+        return (_rebuild_resilience_error, (type(self), self._arguments()))
+
+    def _arguments(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "operation": self.operation,
+            "region": self.region,
+            "cause": self.cause,
+            "last_error": self.last_error,
+        }
+
+
+def _rebuild_resilience_error(cls: type[ResilienceError], arguments: dict[str, Any]) -> ResilienceError:
+    return cls(**arguments)
+
 
 class DeadlineExceededError(ResilienceError):
     """The call's deadline passed before any request could be sent."""
@@ -120,6 +167,13 @@ class CircuitOpenError(ResilienceError):
         self.retry_after = retry_after
         self.last_failure = last_failure
 
+    def _arguments(self) -> dict[str, Any]:
+        return {
+            **super()._arguments(),
+            "retry_after": self.retry_after,
+            "last_failure": self.last_failure,
+        }
+
 
 class BulkheadFullError(ResilienceError):
     """The endpoint already has as many calls in flight as its bulkhead
@@ -128,3 +182,6 @@ class BulkheadFullError(ResilienceError):
     def __init__(self, *, limit: int, **fields: str) -> None:
         super().__init__(**fields)
         self.limit = limit
+
+    def _arguments(self) -> dict[str, Any]:
+        return {**super()._arguments(), "limit": self.limit}

@@ -29,15 +29,20 @@ def partition_of(service: str, region: str) -> str | None:
     return None
 
 
-def validate_fallback_regions(client: Any, regions: Iterable[str]) -> tuple[str, ...]:
-    """Check ``regions`` against the client's service and partition.
-
-    Raises ``TypeError``/``ValueError`` naming ``fallback_regions``.
+def validate_fallback_regions(client: Any, regions: Iterable[str] | None) -> tuple[str, ...]:
+    """Check ``regions`` against the client's service and partition (None:
+    no fallback). Raises ``TypeError``/``ValueError`` naming ``fallback_regions``.
     """
+    if regions is None:
+        return ()
     if isinstance(regions, str):
         raise TypeError(
             "fallback_regions must be a sequence of region names, not a string "
             f"(did you mean [{regions!r}]?)"
+        )
+    if not isinstance(regions, Iterable):
+        raise TypeError(
+            f"fallback_regions must be a sequence of region names, not {type(regions).__name__}"
         )
     regions = tuple(regions)
     service = client.meta.service_model.service_name
