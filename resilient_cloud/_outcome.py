@@ -12,9 +12,10 @@ attempt failed, never by exception class alone: only a failure before any
 byte of the request was written is "not sent" (DNS failure, connection
 refused, connect timeout, proxy connect failure, a TLS handshake that failed).
 botocore's ``SSLError`` is raised both for a failed handshake and for a TLS
-record corrupted while the response is read, so it counts as not sent only
-when our connection class saw the connection being made and no write started
-(:class:`AttemptTrace`). A throttling answer means the service refused the
+record corrupted while the response is read (and a handshake that is reset
+or times out surfaces as ``ConnectionClosedError`` or ``ReadTimeoutError``),
+so a transport error counts as not sent only when our connection class saw
+the connection being made and no write started (:class:`AttemptTrace`). A throttling answer means the service refused the
 request. Everything else (5xx, read timeout, connection closed or reset, a
 body that fails its checksum) is ambiguous: the write may have been applied.
 
@@ -41,7 +42,6 @@ from botocore.exceptions import (
     HTTPClientError,
     ProxyConnectionError,
     ReadTimeoutError,
-    SSLError,
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.retries import special, standard
@@ -149,6 +149,10 @@ CURRENT_TRACE: contextvars.ContextVar[AttemptTrace | None] = contextvars.Context
 # botocore errors raised only before a request is written: the name did not
 # resolve, the connection was refused or timed out, the proxy refused.
 _BEFORE_WRITING = (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError)
+# Transport errors that can come before or after writing (SSLError; a reset
+# or a timeout during the TLS handshake, which urllib3 reports as
+# ConnectionClosedError or ReadTimeoutError): the trace says which.
+_TRANSPORT = (BotocoreConnectionError, HTTPClientError)
 
 
 def classify(
@@ -176,7 +180,7 @@ def classify(
         return AttemptOutcome(
             "throttled", name, retryable=True, throttled=True, may_have_reached_service=False
         )
-    if isinstance(error, _BEFORE_WRITING) or (isinstance(error, SSLError) and trace.wrote_nothing):
+    if isinstance(error, _BEFORE_WRITING) or (isinstance(error, _TRANSPORT) and trace.wrote_nothing):
         return AttemptOutcome(
             "connection-failed", name, retryable=True, may_have_reached_service=False
         )

@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ChecksumError, SSLError
+from botocore.exceptions import ChecksumError, ConnectionClosedError, SSLError
 
 import resilient_cloud as rc
 from resilient_cloud.testing import FakeClock
@@ -31,6 +31,7 @@ from .wire import (
     answer_with_crc32,
     corrupt_record_after_request,
     fail_handshake,
+    reset_during_handshake,
     resolve_to,
     server_context,
 )
@@ -126,14 +127,20 @@ def test_a_read_whose_response_tls_record_is_corrupted_is_retried(
 
 
 @pytest.mark.parametrize("dns", DNS_SETTINGS, ids=DNS_IDS)
+@pytest.mark.parametrize(
+    "handshake, error",
+    [(fail_handshake, SSLError), (reset_during_handshake, ConnectionClosedError)],
+    ids=["not-tls", "reset"],
+)
 def test_an_update_whose_tls_handshake_failed_is_retried(
-    monkeypatch: pytest.MonkeyPatch, servers: list[LoopbackServer], tls_files: Any, dns: Any
+    monkeypatch: pytest.MonkeyPatch, servers: list[LoopbackServer], tls_files: Any, dns: Any,
+    handshake: Any, error: type[Exception],
 ) -> None:
     bundle, _certificate, _key = tls_files
-    server = LoopbackServer(fail_handshake)
+    server = LoopbackServer(handshake)
     servers.append(server)
     client = _client(monkeypatch, server, dns, verify=str(bundle))
-    with pytest.raises(SSLError) as caught:
+    with pytest.raises(error) as caught:
         _update(client)
     # Nothing was written on any connection: every attempt was safe to make.
     assert (server.connections, server.requests) == (ATTEMPTS, 0)

@@ -12,6 +12,7 @@ import binascii
 import os
 import socket
 import ssl
+import struct
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -123,6 +124,12 @@ def fail_handshake(server: LoopbackServer, conn: socket.socket) -> None:
     """Read the ClientHello and answer with something that is not TLS."""
     conn.recv(65536)
     conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+
+def reset_during_handshake(server: LoopbackServer, conn: socket.socket) -> None:
+    """Read the ClientHello and reset the connection (RST, not FIN)."""
+    conn.recv(65536)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 def answer_with_crc32(bodies: list[tuple[bytes, int | None]]) -> Callable[[LoopbackServer, socket.socket], None]:

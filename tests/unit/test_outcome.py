@@ -63,8 +63,12 @@ CASES = {
     "tls, nobody watching": (_transport(SSLError(endpoint_url=URL, error="x")), BROKEN_AFTER_WRITING),
     # Sent, or maybe sent.
     "closed or reset": (_transport(ConnectionClosedError(endpoint_url=URL)), BROKEN_AFTER_WRITING),
-    "closed while connecting": (
-        _transport(ConnectionClosedError(endpoint_url=URL), connecting=True), BROKEN_AFTER_WRITING,
+    # A reset or a timeout during the handshake: urllib3 names them as if
+    # the response were being read, but nothing was written.
+    "reset while connecting": (_transport(ConnectionClosedError(endpoint_url=URL), connecting=True), NOT_SENT),
+    "timeout while connecting": (_transport(ReadTimeoutError(endpoint_url=URL), connecting=True), NOT_SENT),
+    "timeout on a reused connection": (
+        _transport(ReadTimeoutError(endpoint_url=URL), writing=True), ("timeout", True, True, True, True),
     ),
     "response streaming": (
         _transport(ResponseStreamingError(error="IncompleteRead")), BROKEN_AFTER_WRITING,
