@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import threading
 import weakref
 from typing import Any
@@ -36,6 +37,16 @@ class ResilientClientMixin:
 
 _subclasses: weakref.WeakKeyDictionary[type, type] = weakref.WeakKeyDictionary()
 _subclasses_lock = threading.Lock()
+
+
+def _renew_lock_in_child() -> None:
+    # A lock held by another thread at fork() stays held in the child for ever.
+    global _subclasses_lock
+    _subclasses_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_renew_lock_in_child)
 
 
 def _resilient_class(cls: type) -> type:

@@ -236,12 +236,6 @@ def test_a_wrapped_client_calls_in_a_child_forked_while_its_states_were_locked()
 
 
 @needs_fork
-@pytest.mark.xfail(
-    strict=True,
-    reason="resilient_cloud/_botocore/client.py's _subclasses_lock is process-wide and not "
-    "renewed after fork: a child forked while another thread wraps a client hangs in its "
-    "first rc.wrap/Session.client",
-)
 def test_clients_can_be_wrapped_in_a_child_forked_while_another_thread_wrapped_one() -> None:
     from resilient_cloud._botocore import client as client_module
 
