@@ -28,12 +28,8 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import make_server
+from moto.moto_server import werkzeug_app as _moto_app
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from resilient_cloud.fakecloud._faults import (
     FIRST_ON_CONNECTION,
@@ -42,6 +38,17 @@ from resilient_cloud.fakecloud._faults import (
 )
 from resilient_cloud.fakecloud._listener import DataListener
 from resilient_cloud.fakecloud._tcp import hold_connection, reset_connection
+
+# moto's WSGI app and backend factory, as its public ``moto.server.ThreadedMotoServer``
+# and ``moto_server`` build them (the same names in every moto 5.x).
+DomainDispatcherApplication = _moto_app.DomainDispatcherApplication
+create_backend_app = _moto_app.create_backend_app
+# The request handler moto's own servers use: moto 5.2.5 added MotoRequestHandler
+# (it keeps the spelling of underscored headers, e.g. S3 metadata); before it,
+# moto served with werkzeug's own handler. Pinned in tests/drift/test_moto_seams.py.
+MotoRequestHandler: type[WSGIRequestHandler] = getattr(
+    _moto_app, "MotoRequestHandler", WSGIRequestHandler
+)
 
 # An idle kept-alive connection is closed after this long (as load balancers
 # do), so handler threads do not pile up behind forgotten client pools.

@@ -3,7 +3,8 @@
 Each entry names an upstream function or class, the module of ours that
 depends on it, and what to re-check when its source changes. A digest is the
 SHA-256 of ``inspect.getsource`` (first 16 hex digits). botocore digests cover
-1.43.0, .11, .60, .115, .117 and .127; urllib3 ones 2.0.7, 2.2.3, 2.5.0 and 2.8.0.
+1.43.3 (the floor), .11, .47, .60, .115, .117 and .127, and 1.44.0, .4 and .8;
+urllib3 ones 2.0.4 (the floor), 2.0.7, 2.2.3, 2.5.0 and 2.8.0.
 
 When supporting a new botocore version: run ``python -m tests.drift.pins`` with
 it installed, re-read every upstream object whose digest is new, and if our
@@ -59,8 +60,9 @@ PINS = (
         "botocore.retries.standard:register_retry_handler",
         "resilient_cloud._botocore.events.take_over_retries",
         "standard retry handler registered on needs-retry.<service-id> with "
-        "unique_id retry-config-<service-id>",
-        frozenset({"0fa7eeb1e0c44224", "e2c249c4d2257b99", "e568f5b2d10b75fc"}),
+        "unique_id retry-config-<service-id> (its request-created max-attempts "
+        "seeder, unique_id seed-max-attempts-<service-id>, only writes a header)",
+        frozenset({"e568f5b2d10b75fc", "0fa7eeb1e0c44224", "8731ec89f494603d"}),
     ),
     Pin(
         "botocore.retries.adaptive:register_retry_handler",
@@ -79,7 +81,7 @@ PINS = (
         "botocore.endpoint:Endpoint._needs_retry",
         "resilient_cloud._botocore.events.record_exchange",
         "needs-retry kwargs: response=(http, parsed) or None, caught_exception",
-        frozenset({"9621767a04c7931a", "fe754d0d1a058691"}),
+        frozenset({"9621767a04c7931a"}),
     ),
     Pin(
         "botocore.args:ClientArgsCreator._compute_retry_max_attempts",
@@ -102,8 +104,10 @@ PINS = (
     Pin(
         "botocore.retries.standard:ThrottlingErrorDetector",
         "resilient_cloud._outcome.classify",
-        "is_throttling_error_from_context(context)",
-        frozenset({"6dbb09c2bbb17b08", "fa8c24507ba98d23"}),
+        "is_throttling_error_from_context(context) (from 1.43.3); from 1.44 a 429 "
+        "with an error code the operation does not model is throttling too "
+        "(test_what_botocore_calls_a_throttle)",
+        frozenset({"fa8c24507ba98d23", "aebb71c470c48d8f"}),
     ),
     Pin(
         "botocore.retries.standard:ModeledRetryableChecker",
@@ -165,7 +169,8 @@ PINS = (
 
 if __name__ == "__main__":
     import botocore
+    import urllib3
 
-    print(f"botocore {botocore.__version__}")
+    print(f"botocore {botocore.__version__}, urllib3 {urllib3.__version__}")
     for pin in PINS:
         print(f"{digest(pin.target)}  {pin.target}")

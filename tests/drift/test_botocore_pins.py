@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import boto3
 import botocore
+import botocore.session
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import (
     ClientError,
     ConnectionError,
@@ -15,6 +17,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
+from botocore.retries import standard
 
 from resilient_cloud._botocore.events import retry_handler_id, take_over_retries
 from resilient_cloud.testing import ScriptedResponses
@@ -94,3 +97,32 @@ def test_botocore_pool_manager_layout() -> None:
     }
     proxy_manager = http_session._get_proxy_manager("http://127.0.0.1:9")
     assert proxy_manager.pool_classes_by_scheme is http_session._pool_classes_by_scheme
+
+
+def _retry_context(status: int, code: str) -> standard.RetryContext:
+    model = botocore.session.get_session().get_service_model("dynamodb").operation_model("GetItem")
+    return standard.RetryContext(
+        attempt_number=1,
+        operation_model=model,
+        parsed_response={"Error": {"Code": code, "Message": "drift"}},
+        http_response=AWSResponse("https://dynamodb.us-east-1.amazonaws.com/", status, {}, None),
+        caught_exception=None,
+    )
+
+
+def test_what_botocore_calls_a_throttle() -> None:
+    """``_outcome.classify`` takes ``ThrottlingErrorDetector``'s word for a
+    throttle, and treats one as a refusal: retried (writes too), healthy for
+    the breaker. botocore 1.44 added ``ThrottlingStatusCodeChecker``: a 429
+    whose error code the operation does not model is a throttle too, where
+    1.43 went by the code alone (and called it a plain client error)."""
+    is_throttle = standard.ThrottlingErrorDetector(
+        standard.RetryEventAdapter()
+    ).is_throttling_error_from_context
+    assert is_throttle(_retry_context(400, "ProvisionedThroughputExceededException"))
+    assert is_throttle(_retry_context(400, "ThrottlingException"))
+    # A modeled error that is not throttling stays what the model says.
+    assert not is_throttle(_retry_context(429, "ResourceNotFoundException"))
+    assert not is_throttle(_retry_context(400, "SomethingUnmodeled"))
+    since_1_44 = tuple(int(part) for part in botocore.__version__.split(".")[:2]) >= (1, 44)
+    assert is_throttle(_retry_context(429, "SomethingUnmodeled")) is since_1_44
