@@ -11,6 +11,15 @@ from resilient_cloud.fakecloud import FakeCloud
 REGIONS = ("us-east-1", "us-west-2")
 
 
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every server here is on loopback: a proxy from the environment would
+    # take the traffic (and the DNS lookup) elsewhere.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
 @pytest.fixture(scope="module")
 def module_cloud() -> Iterator[FakeCloud]:
     # One cloud per module: starting servers costs about a second.

@@ -44,13 +44,6 @@ CONFIG = Config(connect_timeout=2, read_timeout=2)
 ITEM = json.dumps({"Item": {"pk": {"S": "1"}, "n": {"N": "7"}}}).encode()
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
 @pytest.fixture
 def servers() -> Iterator[list[LoopbackServer]]:
     started: list[LoopbackServer] = []
@@ -98,28 +91,30 @@ DNS_SETTINGS = [rc.DnsCache(), None]
 DNS_IDS = ["dns-cache", "no-dns-cache"]
 
 
-@pytest.mark.parametrize("dns", DNS_SETTINGS, ids=DNS_IDS)
-def test_an_update_whose_response_tls_record_is_corrupted_is_sent_once(
-    monkeypatch: pytest.MonkeyPatch, servers: list[LoopbackServer], tls_files: Any, dns: Any
-) -> None:
+@pytest.fixture
+def corrupting_client(
+    monkeypatch: pytest.MonkeyPatch, servers: list[LoopbackServer], tls_files: Any, request: Any
+) -> tuple[Any, LoopbackServer]:
+    """A client (DNS cache as parametrized) of a server that corrupts the
+    TLS record it answers with, after reading the whole request."""
     bundle, certificate, key = tls_files
     server = LoopbackServer(corrupt_record_after_request(server_context(certificate, key)))
     servers.append(server)
-    client = _client(monkeypatch, server, dns, verify=str(bundle))
+    return _client(monkeypatch, server, request.param, verify=str(bundle)), server
+
+
+@pytest.mark.parametrize("corrupting_client", DNS_SETTINGS, ids=DNS_IDS, indirect=True)
+def test_an_update_whose_response_tls_record_is_corrupted_is_sent_once(corrupting_client) -> None:
+    client, server = corrupting_client
     with pytest.raises(SSLError) as caught:
         _update(client)
     assert server.requests == 1  # the service read it: it may have applied it
     assert rc.stop_details(caught.value).reason is rc.StopReason.UNSAFE_TO_RETRY
 
 
-@pytest.mark.parametrize("dns", DNS_SETTINGS, ids=DNS_IDS)
-def test_a_read_whose_response_tls_record_is_corrupted_is_retried(
-    monkeypatch: pytest.MonkeyPatch, servers: list[LoopbackServer], tls_files: Any, dns: Any
-) -> None:
-    bundle, certificate, key = tls_files
-    server = LoopbackServer(corrupt_record_after_request(server_context(certificate, key)))
-    servers.append(server)
-    client = _client(monkeypatch, server, dns, verify=str(bundle))
+@pytest.mark.parametrize("corrupting_client", DNS_SETTINGS, ids=DNS_IDS, indirect=True)
+def test_a_read_whose_response_tls_record_is_corrupted_is_retried(corrupting_client) -> None:
+    client, server = corrupting_client
     with pytest.raises(SSLError) as caught:
         client.get_item(TableName="t", Key=KEY)
     assert server.requests == ATTEMPTS
