@@ -201,3 +201,20 @@ def test_resilience_errors_round_trip_with_every_field() -> None:
     assert json.dumps(pickle.loads(pickle.dumps(rc.DeadlineExceededError(
         service="s", operation="o", region="r", cause="c"))).kwargs) == json.dumps(
         {"service": "s", "operation": "o", "region": "r", "cause": "c"})
+
+
+def test_a_modeled_error_keeps_its_stop_details_as_botocore_pickles_it(make_client) -> None:
+    client = make_client()
+    ScriptedResponses(client, [], then=_conditional_check_failed())
+    with pytest.raises(client.exceptions.ConditionalCheckFailedException) as caught:
+        client.put_item(TableName="t", Item=ITEM)
+    copy = pickle.loads(pickle.dumps(caught.value))
+    # botocore itself turns modeled errors into ClientError when pickled.
+    assert type(copy) is ClientError and copy.response == caught.value.response
+    assert rc.stop_details(copy) == rc.stop_details(caught.value) is not None
+
+
+def _conditional_check_failed() -> Reply:
+    body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+                       "message": "failed"}).encode()
+    return Reply(400, body, {"Content-Type": "application/x-amz-json-1.0"})
