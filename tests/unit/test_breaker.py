@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resilient_cloud import CircuitBreaker
-from resilient_cloud._breaker import Admission, BreakerState, CircuitBreakerState
+from resilient_cloud._breaker import Admission, BreakerState, CircuitBreakerState, Transition
 
 OPTIONS = CircuitBreaker(
     failure_ratio=0.5, minimum_attempts=10, consecutive_failures=8, window=10.0,
@@ -209,3 +210,173 @@ def test_opens_at_exactly_the_consecutive_failures() -> None:
     admission, _ = breaker.admit(100.0)
     transition = breaker.record(100.0, admission, True)
     assert transition is not None and transition.reason == "20 failures in a row"
+
+
+# -- what the state machine reports, and its edges -------------------------------
+
+
+def open_breaker(rng_seed: int = 1, now: float = 100.0) -> CircuitBreakerState:
+    breaker = CircuitBreakerState(OPTIONS, random.Random(rng_seed))
+    for _ in range(8):
+        attempt(breaker, now, failed=True)
+    return breaker
+
+
+#: Only runs of failures open these (the ratio needs 1000 attempts).
+IN_A_ROW = CircuitBreaker(
+    failure_ratio=0.5, minimum_attempts=1000, consecutive_failures=8, window=10.0,
+    break_duration=5.0, max_break_duration=40.0, half_open_probes=1,
+)
+
+
+def test_the_snapshot_of_an_opened_breaker() -> None:
+    breaker = CircuitBreakerState(IN_A_ROW, random.Random(1))
+    for _ in range(3):
+        attempt(breaker, 100.0, failed=False)
+    before = breaker.snapshot(100.0)
+    assert (before.attempts_in_window, before.failures_in_window, before.opened_times) == (3, 0, 0)
+    assert before.retry_after is None and before.last_failure is None
+    for _ in range(8):
+        attempt(breaker, 100.0, failed=True)
+    snapshot = breaker.snapshot(101.0)
+    assert snapshot.state is BreakerState.OPEN
+    assert (snapshot.attempts_in_window, snapshot.failures_in_window) == (0, 0)  # a new window
+    assert snapshot.consecutive_failures == 8 and snapshot.opened_times == 1
+    assert snapshot.last_failure == "server-error"
+    until = 100.0 + breaker.retry_after(100.0)
+    assert snapshot.retry_after == pytest.approx(until - 101.0)
+    assert breaker.snapshot(until + 1.0).retry_after == 0.0  # over, not yet probed
+    assert repr(breaker) == "<CircuitBreakerState open, 8 consecutive failures, opened 1 times>"
+
+
+def test_retry_after_is_none_once_the_break_is_over_and_when_closed() -> None:
+    breaker = CircuitBreakerState(OPTIONS, random.Random(1))
+    assert breaker.retry_after(100.0) is None
+    for _ in range(8):
+        attempt(breaker, 100.0, failed=True)
+    until = 100.0 + breaker.retry_after(100.0)
+    assert breaker.retry_after(until - 1e-6) == pytest.approx(1e-6, abs=1e-9)
+    assert breaker.retry_after(until) is None
+    assert breaker.admit(until - 1e-6)[0] is Admission.REJECTED
+    assert breaker.admit(until)[0] is Admission.PROBE  # exactly at the end
+
+
+def test_every_transition_names_its_reason() -> None:
+    breaker = CircuitBreakerState(OPTIONS, random.Random(1))
+    for _ in range(7):
+        assert breaker.record(100.0, breaker.admit(100.0)[0], True) is None
+    opened = breaker.record(100.0, breaker.admit(100.0)[0], True)
+    assert opened == Transition(BreakerState.CLOSED, BreakerState.OPEN, "8 failures in a row")
+    later = 100.0 + breaker.retry_after(100.0)
+    admission, half_open = breaker.admit(later)
+    assert half_open == Transition(BreakerState.OPEN, BreakerState.HALF_OPEN, "break time over")
+    reopened = breaker.record(later, admission, True)
+    assert reopened == Transition(BreakerState.HALF_OPEN, BreakerState.OPEN, "a probe failed")
+    admission, routed = breaker.admit(later + 0.1, probe_now=True)
+    assert routed == Transition(BreakerState.OPEN, BreakerState.HALF_OPEN, "a fallback router probes it")
+    closed = breaker.record(later + 0.1, admission, False)
+    assert closed == Transition(BreakerState.HALF_OPEN, BreakerState.CLOSED, "a probe succeeded")
+    assert breaker.admit(later + 0.2) == (Admission.ALLOWED, None)
+    assert breaker.snapshot(later + 0.2).opened_times == 2
+
+
+def test_a_successful_probe_resets_the_break_and_the_counts() -> None:
+    breaker = open_breaker(rng_seed=4)
+    now = 100.0
+    for _ in range(3):  # three failed probes: the break grows to 40 s
+        now += breaker.retry_after(now)
+        attempt(breaker, now, failed=True)
+    assert breaker.retry_after(now) > 20.0 - 1e-9
+    now += breaker.retry_after(now)
+    assert attempt(breaker, now, failed=False) is Admission.PROBE
+    snapshot = breaker.snapshot(now)
+    assert snapshot.state is BreakerState.CLOSED and snapshot.consecutive_failures == 0
+    assert (snapshot.attempts_in_window, snapshot.failures_in_window) == (0, 0)
+    for _ in range(8):
+        attempt(breaker, now, failed=True)
+    assert breaker.retry_after(now) <= 5.0  # the first break again, not a longer one
+    assert breaker.snapshot(now).opened_times == 5
+
+
+def test_a_success_ends_a_run_of_failures() -> None:
+    breaker = CircuitBreakerState(IN_A_ROW, random.Random(1))
+    for _ in range(7):
+        attempt(breaker, 100.0, failed=True)
+    attempt(breaker, 100.0, failed=False)
+    assert breaker.snapshot(100.0).consecutive_failures == 0
+    for _ in range(7):
+        attempt(breaker, 100.0, failed=True)
+    snapshot = breaker.snapshot(100.0)  # 14 of 15 failed: only a run of 8 opens it
+    assert snapshot.state is BreakerState.CLOSED and snapshot.consecutive_failures == 7
+
+
+def test_late_outcomes_while_open_change_nothing() -> None:
+    breaker = CircuitBreakerState(OPTIONS, random.Random(1))
+    admitted = [breaker.admit(100.0)[0] for _ in range(12)]  # in flight when it opens
+    for admission in admitted[:8]:
+        breaker.record(100.0, admission, True)
+    retry_after = breaker.retry_after(100.0)
+    for admission in admitted[8:]:
+        assert breaker.record(100.5, admission, True) is None  # no second opening
+    assert breaker.retry_after(100.5) == pytest.approx(retry_after - 0.5)
+    assert breaker.snapshot(100.5).opened_times == 1
+
+
+def test_a_silent_probe_gives_its_place_back() -> None:
+    breaker = open_breaker()
+    later = 100.0 + breaker.retry_after(100.0)
+    admission, _ = breaker.admit(later)
+    assert admission is Admission.PROBE
+    assert breaker.record(later, admission, None) is None  # a client-side error: no verdict
+    assert breaker.snapshot(later).state is BreakerState.HALF_OPEN
+    assert breaker.admit(later)[0] is Admission.PROBE  # the next probe may go
+
+
+def test_a_probe_that_reports_after_a_new_break_keeps_counting() -> None:
+    options = CircuitBreaker(
+        minimum_attempts=1000, consecutive_failures=8, window=10.0, break_duration=5.0,
+        max_break_duration=40.0, half_open_probes=2,
+    )
+    breaker = CircuitBreakerState(options, random.Random(1))
+    for _ in range(8):
+        attempt(breaker, 100.0, failed=True)
+    later = 100.0 + breaker.retry_after(100.0)
+    first, _ = breaker.admit(later)
+    second, _ = breaker.admit(later)
+    assert (first, second) == (Admission.PROBE, Admission.PROBE)
+    assert breaker.admit(later)[0] is Admission.REJECTED  # two probes at most
+    breaker.record(later, first, True)  # open again; the second probe is still out
+    again = later + breaker.retry_after(later)
+    assert breaker.admit(again)[0] is Admission.PROBE  # one place left, not two
+    assert breaker.admit(again)[0] is Admission.REJECTED
+    breaker.record(again, second, None)  # the old probe reports: its place is free
+    assert breaker.admit(again)[0] is Admission.PROBE
+
+
+def test_breaks_are_between_half_and_all_of_their_ceiling() -> None:
+    breaks = []
+    for seed in range(200):
+        breaker = open_breaker(rng_seed=seed)
+        breaks.append(breaker.retry_after(100.0))
+    assert all(2.5 <= b <= 5.0 for b in breaks)
+    assert min(breaks) < 2.6 and max(breaks) > 4.9  # the whole range is used
+
+
+def test_the_break_doubles_per_failed_probe_and_stops_at_the_cap() -> None:
+    options = CircuitBreaker(
+        minimum_attempts=1000, consecutive_failures=1, break_duration=1.0,
+        max_break_duration=1e12, half_open_probes=1,
+    )
+
+    class Top(random.Random):
+        def random(self) -> float:
+            return 1.0 - 1e-12  # the ceiling itself
+
+    breaker = CircuitBreakerState(options, Top())
+    now = 0.0
+    attempt(breaker, now, failed=True)
+    for n in range(40):
+        ceiling = breaker.retry_after(now)
+        assert ceiling == pytest.approx(2.0 ** min(n, 32), rel=1e-9)
+        now += ceiling
+        attempt(breaker, now, failed=True)
