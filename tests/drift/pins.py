@@ -117,9 +117,68 @@ PINS = (
     ),
     Pin(
         "botocore.handlers:generate_idempotent_uuid",
-        "resilient_cloud._driver._params_for_every_attempt",
-        "fills an absent idempotencyToken member in place with str(uuid4())",
+        "resilient_cloud._botocore.events.note_tokens",
+        "at before-parameter-build, fills an absent idempotencyToken member of "
+        "params in place with str(uuid4()); a member already present is kept",
         frozenset({"8a2ce69c34c1235b"}),
+    ),
+    Pin(
+        "botocore.stub:Stubber.activate",
+        "resilient_cloud._botocore.events.note_tokens",
+        "the Stubber checks expected_params on before-parameter-build, registered "
+        "first (so before botocore fills tokens), and answers on before-call",
+        frozenset({"c7d558d51016aa81"}),
+    ),
+    # -- checks of successful responses (resilient_cloud._integrity) ---------------
+    Pin(
+        "botocore.retryhandler:CRC32Checker",
+        "resilient_cloud._integrity.check_response",
+        "CRC32Checker(header)(attempt_number, response=(http, parsed), caught_exception) "
+        "raises ChecksumError when crc32(http.content) differs from the header",
+        frozenset({"14db0b0651a66a00"}),
+    ),
+    Pin(
+        "botocore.translate:build_retry_config",
+        "resilient_cloud._integrity.body_checks",
+        "(endpoint_prefix, retry model, definitions) -> {'__default__' or operation: "
+        "{'policies': {name: {'applies_when': {'response': {'crc32body': header}}}}}}",
+        frozenset({"5cf42c9662b38270"}),
+    ),
+    # -- where an attempt failed (resilient_cloud._outcome, _botocore.watch) -------
+    Pin(
+        "botocore.httpsession:URLLib3Session.send",
+        "resilient_cloud._outcome.classify",
+        "urllib3 SSLError -> SSLError (handshake or mid-response alike); "
+        "NewConnectionError/gaierror -> EndpointConnectionError; ProxyError -> "
+        "ProxyConnectionError; ConnectTimeoutError -> ConnectTimeoutError; "
+        "ReadTimeoutError -> ReadTimeoutError; ProtocolError -> ConnectionClosedError; "
+        "non-streaming bodies are read inside the same try",
+        frozenset({"777bb3b743bd1acf", "e9e5027655943f69"}),
+    ),
+    Pin(
+        "botocore.awsrequest:AWSConnection.send",
+        "resilient_cloud._botocore.watch.WatchedConnectionMixin",
+        "request bytes reach the socket through send() (our override runs first)",
+        frozenset({"71dc1fba547f654c"}),
+    ),
+    Pin(
+        "urllib3.connectionpool:HTTPSConnectionPool._validate_conn",
+        "resilient_cloud._botocore.watch.WatchedConnectionMixin",
+        "an HTTPS connection is connected (TLS handshake included) before its request is written",
+        frozenset({"1733e081ae57da06", "32d72a014bcc8b2b"}),
+    ),
+    Pin(
+        "urllib3.connectionpool:HTTPConnectionPool._make_request",
+        "resilient_cloud._botocore.watch.WatchedConnectionMixin",
+        "_validate_conn (connect) runs before conn.request (writes); handshake "
+        "timeouts surface as ReadTimeoutError, resets as ProtocolError",
+        frozenset({"34d8501e40be381b", "824d74123561457d", "ae0ef7d9e273685b"}),
+    ),
+    Pin(
+        "urllib3.connection:HTTPConnection.request",
+        "resilient_cloud._botocore.watch.WatchedConnectionMixin",
+        "headers and body are written through endheaders()/send(), never the socket directly",
+        frozenset({"751c8aa0eb50e741"}),
     ),
     # -- the DNS cache's connection seam (resilient_cloud._botocore.dns) -------
     Pin(
