@@ -1,5 +1,5 @@
 """The operation-safety table: every operation of every service in botocore's
-data, with its safety class and the rule that gave it.
+data, with its safety class, the rule that gave it and, for curated entries, why.
 
     python -m resilient_cloud._safety_table                # the table (TSV) on stdout
     python -m resilient_cloud._safety_table --write PATH   # regenerate a checked-in table
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,10 +27,10 @@ import botocore
 import botocore.session
 
 from resilient_cloud._botocore.operations import operation_facts
-from resilient_cloud._safety import Safety, classify_with_rule
+from resilient_cloud._safety import CURATED, Safety, classify_with_rule
 
 HEADER_PREFIX = "# operation safety, botocore "
-COLUMNS = ("service", "operation", "http_method", "safety", "rule")
+COLUMNS = ("service", "operation", "http_method", "safety", "rule", "why")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -41,6 +42,8 @@ class Row:
     http_method: str
     safety: str
     rule: str
+    #: The curated entry's reason; empty for the other rules.
+    why: str = ""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -56,13 +59,15 @@ def installed_rows(session: Any = None) -> list[Row]:
         for name in service_model.operation_names:
             facts = operation_facts(service_model.operation_model(name))
             safety, rule = classify_with_rule(facts)
-            rows.append(Row(service, name, facts.http_method, safety.value, rule))
+            why = CURATED[service][name].why if rule == "curated" else ""
+            rows.append(Row(service, name, facts.http_method, safety.value, rule, why))
     return sorted(rows)
 
 
 def render(rows: Iterable[Row], botocore_version: str) -> str:
     lines = [HEADER_PREFIX + botocore_version, "\t".join(COLUMNS)]
-    lines += ["\t".join((r.service, r.operation, r.http_method, r.safety, r.rule)) for r in rows]
+    # Rows without a reason end after the rule (no trailing tab).
+    lines += ["\t".join(dataclasses.astuple(row)).rstrip("\t") for row in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import botocore.session
 import pytest
 
@@ -254,3 +256,10 @@ def test_curated_entries_are_per_service() -> None:
 def test_may_repeat() -> None:
     assert Safety.READ_ONLY.may_repeat and Safety.IDEMPOTENT.may_repeat
     assert not Safety.UNSAFE.may_repeat
+
+
+def test_facts_and_curated_entries_are_frozen_and_slotted() -> None:
+    for value in (facts("GetThing"), CURATED["sqs"]["ReceiveMessage"]):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, dataclasses.fields(value)[0].name, "changed")
+        assert not hasattr(value, "__dict__")
