@@ -1,15 +1,18 @@
 """The operation-safety table: every operation of every service in botocore's
-data, with its safety class, the rule that gave it and, for curated entries, why.
+data, the facts the rules read from its model, its safety class, the rule that
+gave it and, for curated entries, why.
 
     python -m resilient_cloud._safety_table                # the table (TSV) on stdout
     python -m resilient_cloud._safety_table --write PATH   # regenerate a checked-in table
     python -m resilient_cloud._safety_table --summary      # counts per class and per rule (Markdown)
 
-The checked-in copy is ``tests/data/operation_safety.tsv``; ``tests/unit/
-test_safety_table.py`` compares it with the rules, so a rule change or a new
-curated entry shows up as a diff of this table to review. It lives in the
-package (not in ``scripts/``) so that the test imports the same code, and so an
-installed copy can audit whatever botocore it runs with.
+The checked-in copy is ``tests/data/operation_safety.tsv``. ``tests/unit/
+test_safety_table.py`` classifies every row's recorded facts again, so a rule
+change or a new curated entry shows up as a diff of this table to review, on
+any botocore; on the botocore version the table names, it also checks that the
+table is exactly what that botocore's models give. It lives in the package (not
+in ``scripts/``) so that the test imports the same code, and so an installed
+copy can audit whatever botocore it runs with.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ import botocore
 import botocore.session
 
 from resilient_cloud._botocore.operations import operation_facts
-from resilient_cloud._safety import CURATED, Safety, classify_with_rule
+from resilient_cloud._safety import CURATED, OperationFacts, Safety, classify_with_rule
 
 HEADER_PREFIX = "# operation safety, botocore "
-COLUMNS = ("service", "operation", "http_method", "safety", "rule", "why")
+COLUMNS = ("service", "operation", "protocol", "http_method", "idempotency_token", "safety", "rule", "why")
+_YES_NO = {True: "yes", False: "no"}
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -39,7 +43,10 @@ class Row:
 
     service: str
     operation: str
+    protocol: str
     http_method: str
+    #: "yes" when the input has an ``idempotencyToken`` member, else "no".
+    idempotency_token: str
     safety: str
     rule: str
     #: The curated entry's reason; empty for the other rules.
@@ -49,6 +56,22 @@ class Row:
     def key(self) -> tuple[str, str]:
         return (self.service, self.operation)
 
+    @property
+    def facts(self) -> OperationFacts:
+        return OperationFacts(
+            self.service, self.operation, self.protocol, self.http_method, self.idempotency_token == "yes"
+        )
+
+    @classmethod
+    def of(cls, facts: OperationFacts) -> Row:
+        """Classify ``facts`` by the rules of today."""
+        safety, rule = classify_with_rule(facts)
+        why = CURATED[facts.service][facts.operation].why if rule == "curated" else ""
+        token = _YES_NO[facts.has_idempotency_token]
+        return cls(
+            facts.service, facts.operation, facts.protocol, facts.http_method, token, safety.value, rule, why
+        )
+
 
 def installed_rows(session: Any = None) -> list[Row]:
     """Classify every operation of every service the installed botocore knows."""
@@ -57,10 +80,7 @@ def installed_rows(session: Any = None) -> list[Row]:
     for service in session.get_available_services():
         service_model = session.get_service_model(service)
         for name in service_model.operation_names:
-            facts = operation_facts(service_model.operation_model(name))
-            safety, rule = classify_with_rule(facts)
-            why = CURATED[service][name].why if rule == "curated" else ""
-            rows.append(Row(service, name, facts.http_method, safety.value, rule, why))
+            rows.append(Row.of(operation_facts(service_model.operation_model(name))))
     return sorted(rows)
 
 
