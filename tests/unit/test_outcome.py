@@ -22,6 +22,7 @@ from botocore.exceptions import (
     SSLError,
 )
 
+from resilient_cloud._integrity import body_checks, check_response
 from resilient_cloud._outcome import AttemptTrace, Exchange, classify
 
 URL = "https://dynamodb.us-east-1.amazonaws.com/"
@@ -40,6 +41,8 @@ def _answer(status: int, code: str) -> tuple[Exception, AttemptTrace]:
 
 def _judge(case: tuple[Exception, AttemptTrace]) -> tuple[Any, ...]:
     outcome = classify(case[0], case[1], GET_ITEM)
+    # Only a throttle is paced as one (the throttle backoff and budget cost).
+    assert outcome.throttled is (outcome.kind == "throttled")
     return (outcome.kind, outcome.may_have_reached_service, outcome.retryable,
             outcome.endpoint_failed, outcome.region_sick)
 
@@ -104,6 +107,44 @@ def test_each_outcome_is_judged_by_where_it_failed(case, expected) -> None:
     assert _judge(case) == expected
 
 
+def _parsed_only(code: str) -> tuple[Exception, AttemptTrace]:
+    """An error botocore parsed without an HTTP response to read a status from."""
+    parsed = {"Error": {"Code": code, "Message": "m"}}
+    return ClientError(parsed, "GetItem"), AttemptTrace(exchange=Exchange(None, parsed))
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        (_parsed_only("RequestTimeout"), ("transient-error", True, True, True, True)),
+        (_parsed_only("SomethingElse"), ("client-error", True, False, False, False)),
+        ((ValueError("bad"), AttemptTrace(exchange=Exchange(caught_exception=ValueError("bad")))),
+         ("error", True, False, None, None)),
+    ],
+    ids=["transient-without-status", "client-error-without-status", "not-botocore"],
+)
+def test_outcomes_without_a_status(case, expected) -> None:
+    assert _judge(case) == expected
+
+
+@pytest.mark.parametrize(
+    "case, name",
+    [
+        (_answer(400, "ProvisionedThroughputExceededException"), "ProvisionedThroughputExceededException"),
+        (_answer(500, "InternalServerError"), "InternalServerError"),
+        (_transport(ReadTimeoutError(endpoint_url=URL)), "ReadTimeoutError"),
+        ((ClientError({"Error": {}}, "GetItem"), AttemptTrace(exchange=Exchange(None, {}))), "ClientError"),
+    ],
+)
+def test_an_outcome_names_the_error_code_or_class(case, name) -> None:
+    assert classify(case[0], case[1], GET_ITEM).error == name
+
+
+def test_a_failure_of_our_callers_making_says_nothing_about_the_endpoint() -> None:
+    outcome = classify(ValueError("bad parameter"), AttemptTrace(), GET_ITEM)
+    assert (outcome.kind, outcome.endpoint_failed, outcome.region_sick) == ("error", None, None)
+
+
 def test_an_answer_from_a_before_call_handler_was_not_sent() -> None:
     error = ClientError({"Error": {"Code": "X"}}, "GetItem")
     outcome = classify(error, AttemptTrace(), GET_ITEM)
@@ -118,6 +159,7 @@ def test_an_interruption_says_nothing_about_the_endpoint() -> None:
 def test_success() -> None:
     outcome = classify(None, AttemptTrace(), GET_ITEM)
     assert outcome.succeeded and outcome.endpoint_failed is False and outcome.region_sick is False
+    assert (outcome.error, outcome.throttled, outcome.retryable) == (None, False, False)
 
 
 def test_wrote_nothing_needs_both_facts() -> None:
@@ -128,7 +170,32 @@ def test_wrote_nothing_needs_both_facts() -> None:
 
 
 def test_botocore_body_checks_are_kept_for_dynamodb_only() -> None:
-    from resilient_cloud._integrity import body_checks
-
     assert [check._header_name for check in body_checks("dynamodb", "GetItem")] == ["x-amz-crc32"]
     assert body_checks("s3", "GetObject") == ()
+
+
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **kwargs: Any) -> Any:
+        yield self._body
+
+
+def _crc_response(body: bytes, crc32: int | None) -> Exchange:
+    headers = {} if crc32 is None else {"x-amz-crc32": str(crc32)}
+    return Exchange(AWSResponse(URL, 200, headers, _Body(body)), {})
+
+
+def test_a_body_that_fails_its_crc32_is_a_checksum_error() -> None:
+    error = check_response(_crc_response(b'{"Item": {}}', 1), GET_ITEM)
+    assert isinstance(error, ChecksumError)
+
+
+@pytest.mark.parametrize(
+    "exchange",
+    [None, Exchange(), _crc_response(b"{}", 2745614147), _crc_response(b"{}", None)],
+    ids=["no-request", "no-response", "matching", "no-header"],
+)
+def test_nothing_to_check_or_a_matching_body_passes(exchange) -> None:
+    assert check_response(exchange, GET_ITEM) is None
