@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -380,3 +381,12 @@ def test_the_break_doubles_per_failed_probe_and_stops_at_the_cap() -> None:
         assert ceiling == pytest.approx(2.0 ** min(n, 32), rel=1e-9)
         now += ceiling
         attempt(breaker, now, failed=True)
+
+
+def test_transitions_and_snapshots_are_frozen_values() -> None:
+    transition = Transition(BreakerState.CLOSED, BreakerState.OPEN, "why")
+    snapshot = CircuitBreakerState(OPTIONS, random.Random(1)).snapshot(0.0)
+    for value, name in ((transition, "reason"), (snapshot, "state")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, name, None)
+        assert not hasattr(value, "__dict__")  # slotted: one per hook event, kept small

@@ -51,6 +51,16 @@ def test_withdrawal_reports_state_changes_once() -> None:
     assert budget.try_withdraw(20.0) == (True, True)  # recovered
 
 
+def test_a_budget_empty_from_the_start_reports_running_dry_once() -> None:
+    budget = RetryBudgetState(RetryBudget(ratio=0.0, min_retries_per_second=0.0, ttl=10.0))
+    assert repr(budget).startswith("<RetryBudgetState granting retries RetryBudget(")
+    assert budget.try_withdraw(0.0) == (False, True)  # the first answer is a change too
+    assert budget.try_withdraw(0.0) == (False, False)
+    assert repr(budget) == f"<RetryBudgetState refusing retries {budget.options!r}>"
+    budget.record_first_attempt(1.0)
+    assert budget.balance(1.0) == 0.0  # ratio 0: first attempts earn nothing
+
+
 def test_memory_is_fixed_whatever_the_rate() -> None:
     budget = RetryBudgetState(RetryBudget())
     for i in range(10_000):

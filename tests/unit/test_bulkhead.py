@@ -8,6 +8,7 @@ instead of hanging it.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -88,7 +89,7 @@ def test_refuses_past_the_bound_without_a_queue() -> None:
 
 
 def test_releasing_more_than_acquired_is_a_bug() -> None:
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="^bulkhead released more often than acquired$"):
         BulkheadState(Bulkhead()).release()
     bulkhead = BulkheadState(Bulkhead(max_concurrent=1))
     assert bulkhead.acquire(0.0)
@@ -96,6 +97,16 @@ def test_releasing_more_than_acquired_is_a_bug() -> None:
     with pytest.raises(RuntimeError):
         bulkhead.release()
     assert bulkhead.snapshot().in_use == 0
+
+
+def test_repr_and_snapshot() -> None:
+    bulkhead = BulkheadState(Bulkhead(max_concurrent=3))
+    assert bulkhead.acquire(0.0)
+    assert repr(bulkhead) == "<BulkheadState 1/3 in use, 0 waiting>"
+    snapshot = bulkhead.snapshot()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        snapshot.in_use = 0  # type: ignore[misc]
+    assert not hasattr(snapshot, "__dict__")
 
 
 def test_a_full_queue_refuses_at_once_even_with_time_to_wait() -> None:
@@ -124,6 +135,8 @@ def test_a_waiter_gives_up_after_max_wait() -> None:
     assert time.monotonic() - started >= 0.04  # it did wait (a lower bound: load only adds)
     snapshot = bulkhead.snapshot()
     assert (snapshot.in_use, snapshot.waiting, snapshot.rejected) == (1, 0, 1)
+    assert not bulkhead.acquire(0.05)  # every refusal counts
+    assert bulkhead.snapshot().rejected == 2
     bulkhead.release()
     assert bulkhead.acquire(0.05)  # the queue place it held was given back
 
