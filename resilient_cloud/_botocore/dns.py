@@ -60,18 +60,17 @@ class CachedDnsConnectionMixin:
 
     def cached_addresses(self) -> tuple[AddrInfo, ...] | None:
         """The addresses to try, from the cache; None when urllib3 should
-        resolve as usual (a proxy in the way, or a bracketed IPv6 literal).
+        resolve as usual (no cache, a proxy in the way, or a bracketed IPv6 literal).
         IP literals are cached like names: getaddrinfo answers them at once."""
         conn: Any = self
+        cache = self.dns_cache  # read once: this runs for every new connection
         host = conn._dns_host
-        if self.dns_cache is None:
-            return None
-        if conn.proxy is not None or conn._tunnel_host is not None or host.startswith("["):
+        if cache is None or conn.proxy is not None or conn._tunnel_host is not None or host.startswith("["):
             return None
         try:
             # Through the module, so a patched allowed_gai_family (forcing IPv4) applies.
             family = urllib3_connection.allowed_gai_family()
-            return self.dns_cache.lookup(host, conn.port, family, self.dns_requester)
+            return cache.lookup(host, conn.port, family, self.dns_requester)
         except socket.gaierror as error:
             raise NameResolutionError(conn.host, conn, error) from error
 
