@@ -390,3 +390,9 @@ def test_transitions_and_snapshots_are_frozen_values() -> None:
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(value, name, None)
         assert not hasattr(value, "__dict__")  # slotted: one per hook event, kept small
+
+
+def test_states_and_admissions_as_hooks_and_health_show_them() -> None:
+    assert [state.value for state in BreakerState] == ["closed", "open", "half-open"]
+    assert Admission.ALLOWED.allowed is True and Admission.PROBE.allowed is True
+    assert Admission.REJECTED.allowed is False

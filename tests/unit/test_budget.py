@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from resilient_cloud import RetryBudget
 from resilient_cloud._budget import RetryBudgetState
-from resilient_cloud._window import SLOTS
+from resilient_cloud._window import SLOTS, SlidingCounts
 
 
 def test_reserve_allows_floor_retries_with_no_traffic() -> None:
@@ -148,3 +148,34 @@ def test_total_outage_amplification_is_bounded(options: RetryBudget, calls: int)
                 break
             granted += 1
     assert granted <= options.ratio * calls + options.reserve + 1e-9
+
+
+# -- the sliding window under the budget and the breaker -------------------------
+
+
+def test_the_window_is_ten_slots_so_it_counts_between_nine_and_ten_tenths_of_ttl() -> None:
+    assert SLOTS == 10
+    window = SlidingCounts(10.0, fields=2)
+    window.add(0.95, 0)  # the slot [0, 1)
+    window.add(1.0, 1, 2.5)  # the slot [1, 2)
+    assert window.totals(9.999) == [1.0, 2.5]
+    assert window.totals(10.0) == [0.0, 2.5]  # [0, 1) left: 9.05 s after its last event
+    assert window.totals(10.999) == [0.0, 2.5]
+    assert window.totals(11.0) == [0.0, 0.0]
+
+
+def test_a_cleared_window_counts_nothing_even_at_its_start() -> None:
+    window = SlidingCounts(10.0, fields=2)
+    window.add(0.5, 0)
+    window.add(0.5, 1)
+    window.clear()
+    assert window.totals(0.5) == [0.0, 0.0]  # slots of the first 0.9 ttl are live here
+    window.add(0.6, 1)
+    assert window.totals(0.6) == [0.0, 1.0]
+
+
+def test_an_old_slot_is_reset_when_its_place_is_reused() -> None:
+    window = SlidingCounts(10.0, fields=1)
+    window.add(3.5, 0, 4.0)
+    window.add(13.5, 0)  # the same place, ten slots later
+    assert window.totals(13.5) == [1.0]
