@@ -213,9 +213,23 @@ def test_rules_in_order(given: OperationFacts, expected: tuple[Safety, str]) -> 
     assert classify(given) is expected[0]
 
 
-@pytest.mark.parametrize("prefix", READ_PREFIXES)
+# Spelled out, not read from READ_PREFIXES: a prefix dropped by mistake must fail here
+# (no botocore operation is read by the Head prefix alone: REST HEADs are read by method).
+@pytest.mark.parametrize(
+    "prefix", ["Get", "List", "Describe", "Head", "BatchGet", "Query", "Scan", "TransactGet"]
+)
 def test_each_read_prefix_names_itself(prefix: str) -> None:
     assert classify_with_rule(facts(prefix + "Thing")) == (Safety.READ_ONLY, f"name-prefix:{prefix}")
+    assert classify_with_rule(facts(prefix + "Thing", protocol="json")) == (
+        Safety.READ_ONLY,
+        f"name-prefix:{prefix}",
+    )
+
+
+def test_only_those_names_read() -> None:
+    assert READ_PREFIXES == ("Get", "List", "Describe", "Head", "BatchGet", "Query", "Scan", "TransactGet")
+    for name in ("Fetch", "Search", "Poll", "Receive", "Count"):
+        assert classify_with_rule(facts(name + "Thing")) == (Safety.UNSAFE, "default-unsafe")
 
 
 def test_the_put_names_trusted_are_exactly_these() -> None:
