@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -149,6 +151,11 @@ class FallbackClients:
         self._prepare = prepare
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        _ALL.add(self)
+
+    def _after_fork_in_child(self) -> None:
+        # A lock held by another thread at fork() stays held in the child for ever.
+        self._lock = threading.Lock()
 
     def get(self, region: str) -> Any:
         client = self._clients.get(region)
@@ -164,3 +171,15 @@ class FallbackClients:
 
     def built(self) -> dict[str, Any]:
         return dict(self._clients)
+
+
+_ALL: weakref.WeakSet[FallbackClients] = weakref.WeakSet()
+
+
+def _renew_locks_in_child() -> None:
+    for fallback_clients in list(_ALL):
+        fallback_clients._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_renew_locks_in_child)

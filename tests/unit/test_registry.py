@@ -244,3 +244,14 @@ def test_clients_can_be_wrapped_in_a_child_forked_while_another_thread_wrapped_o
         return session.client("sqs") is not None
 
     fork_while_held((client_module._subclasses_lock,), child)
+
+
+def test_fallback_clients_are_built_in_a_child_forked_while_another_thread_built_one() -> None:
+    session = rc.Session(region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+    client = session.client("dynamodb", fallback_regions=["us-west-2"])
+    fallback_clients = client._resilient_cloud_runtime._fallback_clients
+
+    def child() -> bool:
+        return fallback_clients.get("us-west-2").meta.region_name == "us-west-2"
+
+    fork_while_held((fallback_clients._lock,), child)
