@@ -124,7 +124,7 @@ def operation(client: Any, subject: str, name: str) -> Callable[..., Any]:
         return method
     import tenacity
 
-    # A decorator as commonly written around a default (legacy) client:
+    # A decorator as commonly written around a legacy-mode client (1.43's default):
     # every one of its attempts is itself up to 10 botocore attempts.
     return tenacity.retry(
         stop=tenacity.stop_after_attempt(5),
@@ -134,10 +134,12 @@ def operation(client: Any, subject: str, name: str) -> Callable[..., Any]:
 
 
 SUBJECTS: dict[str, Callable[[ClientSpec], Any]] = {
-    "legacy": plain(None),
+    # Named, not botocore's default: the default is legacy up to botocore
+    # 1.43 and standard from 1.44.
+    "legacy": plain("legacy"),
     "standard": plain("standard"),
     "adaptive": plain("adaptive"),
-    "tenacity-naive": plain(None),
+    "tenacity-naive": plain("legacy"),
     "resilient": resilient,
     # The retry budget alone: with the breaker on, an outage is held to
     # ~0.1 requests per call whatever the budget does, so a broken budget
