@@ -1,4 +1,4 @@
-"""The record of one logical call, read by the tenacity strategies."""
+"""The record of one logical call, kept by its call core (the one writer)."""
 
 from __future__ import annotations
 
@@ -55,13 +55,12 @@ class Call:
     moved_from: tuple[str, str] | None = None
     #: The region the last attempt was sent to (None before the first).
     attempted_region: str | None = None
-    #: The next attempt moved region after a sick failure: no backoff first.
-    skip_backoff: bool = False
     #: The endpoint's hedge state, for a read that may be hedged.
     hedge: HedgeState | None = None
-    #: Streams in the parameters and where they started; None when a
-    #: stream cannot be rewound (so the call must not be retried).
-    body_positions: list[tuple[Any, int]] | None = field(default_factory=list)
+    #: False when a stream in the parameters cannot be rewound (so the call
+    #: must not be retried); ``has_streams``: there are streams at all.
+    rewindable: bool = True
+    has_streams: bool = False
     attempts: int = 0
     outcome: AttemptOutcome | None = None
     stop_reason: StopReason | None = None
@@ -92,9 +91,6 @@ class Call:
 
 
 def call_of(retry_state: RetryCallState) -> Call:
-    """The :class:`Call` a strategy is deciding about.
-
-    Our driver runs every attempt as ``attempt(call, ...)``, so the call is
-    the first argument tenacity recorded.
-    """
+    """The :class:`Call` a wait strategy is asked about: the call core
+    passes it as the first argument of the ``RetryCallState`` it fills."""
     return retry_state.args[0]

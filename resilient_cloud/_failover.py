@@ -20,15 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from resilient_cloud._outcome import AttemptOutcome
-from resilient_cloud._registry import Endpoint, Key
+from resilient_cloud._registry import Endpoint, StateKey
 from resilient_cloud._routing import PRIMARY, RegionRouter, Start, Switch
-
-if TYPE_CHECKING:
-    from resilient_cloud._breaker import CircuitBreakerState
-    from resilient_cloud._call import Call
 
 Send = Callable[[str, dict[str, Any]], Any]
 
@@ -41,67 +37,98 @@ class Route:
     region: str
     endpoint: Endpoint
     #: None: the wrapped client's own ``_make_api_call``.
-    send: Send | None
-    budget_key: Key | None
-    breaker_key: Key | None
+    send: Any
+    budget_key: StateKey | None
+    breaker_key: StateKey | None
 
     @property
     def name(self) -> str:
         return str(self.endpoint)
 
 
+class NeedRoute(Exception):
+    """A decision needs region ``index``'s route, whose client is not built
+    yet: building it is I/O, so the driver does it and asks again."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
+#: ``resolve(index)``'s answer for a region whose client is not built yet.
+UNBUILT: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """Where a call's next attempt would go, and the regions it will then
+    have tried this round; nothing changes until the call commits it."""
+
+    route: Route | None
+    tried: frozenset[int]
+
+
 class CallRoutes:
     """The regions one call may use, in order, and which it tried this round.
 
-    Used by one thread (the caller's); the router it reports to is shared.
+    Decides without I/O: ``resolve(index)`` returns a built route, None (its
+    client could not be built) or :data:`UNBUILT`, which raises
+    :class:`NeedRoute`. Used by the call's own driver; the router it reports
+    to is shared.
     """
 
     __slots__ = (
-        "router", "start", "switch", "_order", "_resolve", "_is_open", "_breaker_of", "_tried",
+        "router", "start", "switch", "tried", "_order", "_resolve", "_is_open", "_unbuildable",
     )
 
     def __init__(
         self,
         router: RegionRouter,
         start: Start,
-        resolve: Callable[[int], Route | None],
+        resolve: Callable[[int], Any],
         is_open: Callable[[int], bool],
-        breaker_of: Callable[[Route], CircuitBreakerState | None],
         switch: Switch | None = None,
     ) -> None:
         self.router = router
         self.start = start
-        #: The switch choosing the start made, for the driver to report.
+        #: The switch choosing the start made, for the call to report.
         self.switch = switch
-        count = len(router.regions)
-        first = router.current if start.probe else start.index
-        order = [(first + step) % count for step in range(count)]
-        if start.probe:  # the primary, then the region calls are stuck to
-            order.remove(start.index)
-            order.insert(0, start.index)
-        self._order = tuple(order)
+        #: Regions tried in this round.
+        self.tried: frozenset[int] = frozenset()
+        self._order = _order_from(router, start)
         self._resolve = resolve
         self._is_open = is_open
-        self._breaker_of = breaker_of
-        self._tried: set[int] = set()
+        #: Regions whose client failed to build during this call.
+        self._unbuildable: set[int] = set()
 
-    def move(self, call: Call, why: str, *, new_round: bool = False) -> bool:
-        """Send ``call``'s next attempt to the next region of this round (or,
-        with ``new_round``, of a new round when this one is over); False when
-        there is none to move to."""
-        assert call.route is not None
-        self._tried.add(call.route.index)
-        route = self.next_untried()
+    def start_route(self) -> Route:
+        """The route the call starts on; the primary when the start's
+        client cannot be built."""
+        route = self._route(self.start.index)
+        if route is None:
+            self.router.release_probe(self.start)
+            self.start = Start(PRIMARY)
+            self._order = _order_from(self.router, self.start)
+            route = self._route(PRIMARY)
+        assert route is not None, "the primary is the client itself"
+        return route
+
+    def build_failed(self, index: int) -> None:
+        """Region ``index``'s client could not be built: skip it this call."""
+        self._unbuildable.add(index)
+
+    def plan_move(self, current: int, *, new_round: bool = False) -> Move:
+        """The next region of this round after ``current`` (or, with
+        ``new_round``, of a new round when this one is over). ``route`` is
+        None when there is none to move to, or it is ``current`` itself."""
+        tried = self.tried | {current}
+        route = self._first_untried(tried)
         if route is None and new_round:
-            self._tried.clear()
-            route = self.next_untried()
-        if route is None or route.index == call.route.index:
-            return False
-        call.move_to(route, self._breaker_of(route), why)
-        return True
-
-    def breaker_of(self, route: Route) -> CircuitBreakerState | None:
-        return self._breaker_of(route)
+            tried = frozenset()
+            route = self._first_untried(tried)
+        if route is not None and route.index == current:
+            route = None
+        return Move(route, tried)
 
     def record(
         self, now: float, index: int, outcome: AttemptOutcome, failure: str
@@ -118,21 +145,37 @@ class CallRoutes:
         of the call's order whose breaker is not open."""
         for index in self._order:
             if index != current.index and not self._is_open(index):
-                route = self._resolve(index)
+                route = self._route(index)
                 if route is not None:
                     return route
-        return None
-
-    def next_untried(self) -> Route | None:
-        """The next region of this round, or None when the round is over."""
-        for index in self._order:
-            if index not in self._tried and not self._is_open(index):
-                route = self._resolve(index)
-                if route is not None:
-                    return route
-                self._tried.add(index)  # its client could not be built
         return None
 
     def release(self) -> None:
         """The call is over: free a probe slot it still holds."""
         self.router.release_probe(self.start)
+
+    def _first_untried(self, tried: frozenset[int]) -> Route | None:
+        for index in self._order:
+            if index not in tried and not self._is_open(index):
+                route = self._route(index)
+                if route is not None:  # None: its client could not be built
+                    return route
+        return None
+
+    def _route(self, index: int) -> Route | None:
+        if index in self._unbuildable:
+            return None
+        route = self._resolve(index)
+        if route is UNBUILT:
+            raise NeedRoute(index)
+        return route
+
+
+def _order_from(router: RegionRouter, start: Start) -> tuple[int, ...]:
+    count = len(router.regions)
+    first = router.current if start.probe else start.index
+    order = [(first + step) % count for step in range(count)]
+    if start.probe:  # the primary, then the region calls are stuck to
+        order.remove(start.index)
+        order.insert(0, start.index)
+    return tuple(order)

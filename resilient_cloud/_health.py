@@ -11,7 +11,7 @@ from resilient_cloud._breaker import BreakerSnapshot, CircuitBreakerState
 from resilient_cloud._budget import RetryBudgetState
 from resilient_cloud._bulkhead import BulkheadSnapshot, BulkheadState
 from resilient_cloud._hedging import HedgeSnapshot, HedgeState
-from resilient_cloud._registry import REGISTRY, Endpoint, Key
+from resilient_cloud._registry import REGISTRY, Endpoint
 from resilient_cloud._routing import RegionRouter, RoutingSnapshot
 
 
@@ -41,19 +41,13 @@ class EndpointHealth:
 
 def health(endpoints: Iterable[Endpoint] | None = None) -> list[EndpointHealth]:
     """The health of every endpoint this process has called (or of ``endpoints``)."""
-    wanted = None if endpoints is None else set(endpoints)
-    states: dict[Endpoint, dict[str, tuple[Any, Any]]] = {}
-    for key, state in REGISTRY.items():
-        if not isinstance(key, Key):
-            continue
-        kind, endpoint = key.parts[0], key.parts[1]
-        if wanted is None or endpoint in wanted:
-            clock = key.parts[3] if len(key.parts) > 3 else None  # see ClientRuntime
-            states.setdefault(endpoint, {})[kind] = (state, clock)
-    return [
-        _endpoint_health(endpoint, kinds)
-        for endpoint, kinds in sorted(states.items(), key=lambda item: str(item[0]))
-    ]
+    chosen = REGISTRY.endpoints() if endpoints is None else sorted(set(endpoints), key=str)
+    views = []
+    for endpoint in chosen:
+        kinds = {key.kind: (state, key.clock) for key, state in REGISTRY.states_of(endpoint).items()}
+        if kinds:
+            views.append(_endpoint_health(endpoint, kinds))
+    return views
 
 
 def _endpoint_health(endpoint: Endpoint, kinds: dict[str, tuple[Any, Any]]) -> EndpointHealth:

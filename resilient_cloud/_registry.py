@@ -1,6 +1,6 @@
 """Process-wide state shared per endpoint: bounded, locked, reset after fork.
 
-Budgets (and later breakers and bulkheads) are keyed by the endpoint and by
+Budgets, breakers, bulkheads, routers and hedge states are keyed by the endpoint and by
 the frozen option object that governs them, so 50 short-lived clients with
 one policy share one budget while two different policies never fight over
 one state. A forked child starts empty: the parent's counts describe the
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -42,23 +42,33 @@ class Endpoint:
         return f"{self.service}.{self.region} ({self.host})"
 
 
-class Key:
-    """A registry key whose hash is computed once: looked up on every call."""
+@dataclass(frozen=True, slots=True, eq=False)
+class StateKey:
+    """What one shared state is kept under: its kind, its endpoint, the frozen
+    options that govern it, and the clock it reads (None: it reads none).
 
-    __slots__ = ("parts", "_hash")
+    Looked up on every call, so its hash is computed once.
+    """
 
-    def __init__(self, *parts: Hashable) -> None:
-        self.parts = parts
-        self._hash = hash(parts)
+    kind: str
+    endpoint: Endpoint
+    options: Hashable
+    clock: Hashable = None
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.kind, self.endpoint, self.options, self.clock)))
 
     def __hash__(self) -> int:
         return self._hash
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Key) and self._hash == other._hash and self.parts == other.parts
-
-    def __repr__(self) -> str:
-        return f"Key{self.parts!r}"
+        return (
+            isinstance(other, StateKey)
+            and self._hash == other._hash
+            and (self.kind, self.endpoint, self.options, self.clock)
+            == (other.kind, other.endpoint, other.options, other.clock)
+        )
 
 
 class Registry:
@@ -80,6 +90,20 @@ class Registry:
     def items(self) -> list[tuple[Hashable, Any]]:
         with self._lock:
             return list(self._states.items())
+
+    def states_of(self, endpoint: Endpoint) -> dict[StateKey, Any]:
+        """The states kept for ``endpoint``, by key."""
+        with self._lock:
+            return {
+                key: state for key, state in self._states.items()
+                if isinstance(key, StateKey) and key.endpoint == endpoint
+            }
+
+    def endpoints(self) -> list[Endpoint]:
+        """Every endpoint some state is kept for."""
+        with self._lock:
+            found = {key.endpoint for key in self._states if isinstance(key, StateKey)}
+        return sorted(found, key=str)
 
     def clear(self) -> None:
         with self._lock:

@@ -13,20 +13,17 @@ from resilient_cloud._breaker import CircuitBreakerState
 from resilient_cloud._budget import RetryBudgetState
 from resilient_cloud._bulkhead import BulkheadState
 from resilient_cloud._call import Call, Operation
+from resilient_cloud._core.machine import CallCore
 from resilient_cloud._dns.cache import DnsAnswerCache, Requester, cache_for
-from resilient_cloud._driver import CallDriver, Send
-from resilient_cloud._failover import CallRoutes, Route
+from resilient_cloud._drivers.common import CallParams
+from resilient_cloud._drivers.sync import Send, SyncDriver
+from resilient_cloud._failover import UNBUILT, CallRoutes, Route
 from resilient_cloud._hedging import HedgePool, HedgeState
 from resilient_cloud._options import DEFAULT_MAX_ATTEMPTS, Policy
-from resilient_cloud._registry import REGISTRY, Endpoint, Key
-from resilient_cloud._routing import PRIMARY, RegionRouter, Start
+from resilient_cloud._registry import REGISTRY, Endpoint, StateKey
+from resilient_cloud._routing import RegionRouter
 from resilient_cloud._safety import Safety
-from resilient_cloud._strategies import (
-    retry_if_safe_to_retry,
-    stop_when_spent,
-    wait_full_jitter,
-    wait_unless_failing_over,
-)
+from resilient_cloud._strategies import wait_full_jitter
 
 T = TypeVar("T")
 logger = logging.getLogger("resilient_cloud")
@@ -59,7 +56,6 @@ class ClientRuntime:
         else:
             self.max_attempts = retry.max_attempts or configured_attempts or DEFAULT_MAX_ATTEMPTS
         self._retry_unsafe = retry is not None and retry.retry_unsafe
-        # Registry keys: (kind, endpoint, options[, clock]); see _health.py.
         self._budget_key = self._key("budget", policy.budget, policy.clock)
         self._breaker_key = self._key("breaker", policy.breaker, policy.clock)
         self._bulkhead_key = self._key("bulkhead", policy.bulkhead)
@@ -79,44 +75,56 @@ class ClientRuntime:
         )
         self._routes: list[Route | None] = [None] * (1 + len(fallback_regions))
         self._routes[0] = Route(0, self.region, self.endpoint, None, self._budget_key, self._breaker_key)
-        # (kind, endpoint, options, clock) like the other keys (see _health.py).
         self._router_key = (
-            Key("routing", self.endpoint, ((self.region, *fallback_regions), policy.failover),
-                policy.clock)
+            StateKey("routing", self.endpoint, ((self.region, *fallback_regions), policy.failover),
+                     policy.clock)
             if self._fallback_clients is not None else None
         )
-        self._driver = CallDriver(
+        self._wait = _wait_strategy(policy)
+        self._driver = SyncDriver(
             clock=policy.clock,
-            strategies=_strategies(policy),
             hooks=policy.hooks,
             hedge_pool=HedgePool(policy.hedge.max_concurrent) if policy.hedge else None,
         )
 
     def call(self, send: Send, operation_name: str, api_params: dict[str, Any]) -> Any:
-        now = self.policy.clock.monotonic()
-        deadline = self.policy.deadline
+        core, params = self.start_call(operation_name, api_params)
+        return self._driver.run(core, params, send, self.build_route)
+
+    def start_call(self, operation_name: str, api_params: dict[str, Any]) -> tuple[CallCore, CallParams]:
+        """A new call's core and parameters, for a driver to run."""
+        policy = self.policy
+        now = policy.clock.monotonic()
+        deadline = policy.deadline
         operation = self._operation(operation_name)
         read_only = operation.safety is Safety.READ_ONLY
+        params = CallParams(api_params)
         routes = self._call_routes(now, operation) if self._router_key is not None else None
-        route = self._routes[0] if routes is None else self._route(routes.start.index)
-        assert route is not None
+        own = self._routes[0]
+        assert own is not None
         call = Call(
             operation=operation,
             service=self.service,
-            region=route.region,
+            region=self.region,
             max_attempts=self.max_attempts,
             started_at=now,
             deadline_at=None if deadline is None else now + deadline,
-            budget=_shared(route.budget_key, RetryBudgetState),
+            budget=None,
             retry_unsafe=self._retry_unsafe,
-            breaker=self._breaker(route),
             bulkhead=self.bulkhead(),
-            endpoint=route.name,
-            route=route,
+            route=own if routes is None else None,  # None: the core starts where routes say
             routes=routes,
             hedge=_shared(self._hedge_key, HedgeState) if read_only else None,
+            rewindable=params.rewindable,
+            has_streams=params.has_streams,
         )
-        return self._driver.run(call, send, api_params)
+        if routes is None:
+            call.endpoint, call.breaker, call.budget = own.name, self._breaker(own), self._budget(own)
+        core = CallCore(
+            call, wait=self._wait, breaker_of=self._breaker, budget_of=self._budget,
+            observed=bool(policy.hooks),
+        )
+        return core, params
 
     # -- regions -------------------------------------------------------
 
@@ -134,10 +142,7 @@ class ClientRuntime:
         start, switch = router.start(
             now, self._is_open, may_probe=operation.safety is Safety.READ_ONLY
         )
-        if self._route(start.index) is None:  # its client could not be built
-            router.release_probe(start)
-            start = Start(PRIMARY)
-        return CallRoutes(router, start, self._route, self._is_open, self._breaker, switch)
+        return CallRoutes(router, start, self._resolve, self._is_open, switch)
 
     def router(self) -> RegionRouter | None:
         """The region choice shared by this client's group (None without fallback)."""
@@ -145,30 +150,38 @@ class ClientRuntime:
         if key is None:
             return None
         return REGISTRY.get(
-            key, lambda: RegionRouter(*key.parts[2], now=self.policy.clock.monotonic())
+            key, lambda: RegionRouter(*key.options, now=self.policy.clock.monotonic())
         )
 
-    def _route(self, index: int) -> Route | None:
-        """Region ``index``'s route, building its client on first use; None
-        when that fails (logged: the call stays where it can go)."""
+    def _resolve(self, index: int) -> Any:
+        """Region ``index``'s route, or UNBUILT before its client is built."""
         route = self._routes[index]
-        if route is not None or self._fallback_clients is None:
-            return route
+        return UNBUILT if route is None else route
+
+    def build_route(self, index: int) -> bool:
+        """Build region ``index``'s client and route; False when that fails
+        (logged: the call goes on without that region)."""
+        if self._routes[index] is not None:
+            return True
+        assert self._fallback_clients is not None
         region = self.fallback_regions[index - 1]
         try:
             client = self._fallback_clients.get(region)
         except Exception:
             logger.warning("cannot build the %s client for %s", self.service, region, exc_info=True)
-            return None
+            return False
+        self._add_route(index, client)
+        return True
+
+    def _add_route(self, index: int, client: Any) -> None:
+        region = self.fallback_regions[index - 1]
         endpoint = Endpoint.from_url(self._partition, self.service, region, client.meta.endpoint_url)
         policy = self.policy
-        route = Route(
+        self._routes[index] = Route(  # racing threads build equal routes
             index, region, endpoint, client._make_api_call,
             self._key_for("budget", endpoint, policy.budget, policy.clock),
             self._key_for("breaker", endpoint, policy.breaker, policy.clock),
         )
-        self._routes[index] = route  # racing threads build equal routes
-        return route
 
     def endpoints(self) -> list[Endpoint]:
         """This client's endpoint and those of the fallback regions used so far."""
@@ -184,6 +197,9 @@ class ClientRuntime:
             route.breaker_key, lambda options: CircuitBreakerState(options, self.policy.random)
         )
 
+    def _budget(self, route: Route) -> RetryBudgetState | None:
+        return _shared(route.budget_key, RetryBudgetState)
+
     def _prepare_fallback_client(self, client: Any, region: str) -> None:
         """Make a fallback client safe to send our attempts through: no
         retries of its own, attempts watched, the DNS cache installed."""
@@ -196,12 +212,12 @@ class ClientRuntime:
     def bulkhead(self) -> BulkheadState | None:
         return _shared(self._bulkhead_key, lambda options: BulkheadState(options))
 
-    def _key(self, kind: str, options: Any, *scope: Any) -> Key | None:
-        return self._key_for(kind, self.endpoint, options, *scope)
+    def _key(self, kind: str, options: Any, clock: Any = None) -> StateKey | None:
+        return self._key_for(kind, self.endpoint, options, clock)
 
     @staticmethod
-    def _key_for(kind: str, endpoint: Endpoint, options: Any, *scope: Any) -> Key | None:
-        return None if options is None else Key(kind, endpoint, options, *scope)
+    def _key_for(kind: str, endpoint: Endpoint, options: Any, clock: Any = None) -> StateKey | None:
+        return None if options is None else StateKey(kind, endpoint, options, clock)
 
     def _operation(self, name: str) -> Operation:
         operation = self._operations.get(name)
@@ -218,25 +234,20 @@ class ClientRuntime:
         )
 
 
-def _shared(key: Key | None, factory: Callable[[Any], T]) -> T | None:
+def _shared(key: StateKey | None, factory: Callable[[Any], T]) -> T | None:
     """The registry's state for ``key``, built from its options on first use."""
     if key is None:
         return None
-    return REGISTRY.get(key, lambda: factory(key.parts[2]))
+    return REGISTRY.get(key, lambda: factory(key.options))
 
 
-def _strategies(policy: Policy) -> dict[str, Any]:
+def _wait_strategy(policy: Policy) -> Any:
+    """The tenacity wait the core asks before each retry."""
     retry = policy.retry
     if retry is not None and retry.wait is not None:
-        wait = retry.wait
-    elif retry is not None:
-        wait = wait_full_jitter(
+        return retry.wait
+    if retry is not None:
+        return wait_full_jitter(
             retry.backoff_base, retry.throttle_backoff_base, retry.backoff_cap, policy.random
         )
-    else:
-        wait = wait_full_jitter(0.0, 0.0, 0.0, policy.random)
-    return {
-        "retry": retry_if_safe_to_retry(),
-        "wait": wait_unless_failing_over(wait),
-        "stop": stop_when_spent(policy.clock),
-    }
+    return wait_full_jitter(0.0, 0.0, 0.0, policy.random)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pytest
 
 from resilient_cloud import Bulkhead
-from resilient_cloud._bulkhead import BulkheadState
+from resilient_cloud._bulkhead import GRANTED, REFUSED, BulkheadState, Ticket, acquire_blocking
 
 #: Seconds any wait in these tests may take before it counts as a failure.
 PATIENCE = 10.0
@@ -58,7 +58,7 @@ class Holders:
             thread.start()
 
     def _run(self) -> None:
-        if not self.bulkhead.acquire(self.max_wait):
+        if not acquire_blocking(self.bulkhead, self.max_wait):
             with self.lock:
                 self.refused += 1
             return
@@ -80,10 +80,10 @@ class Holders:
 
 def test_refuses_past_the_bound_without_a_queue() -> None:
     bulkhead = BulkheadState(Bulkhead(max_concurrent=2))
-    assert bulkhead.acquire(0.0) and bulkhead.acquire(0.0)
-    assert not bulkhead.acquire(0.0)
+    assert acquire_blocking(bulkhead, 0.0) and acquire_blocking(bulkhead, 0.0)
+    assert not acquire_blocking(bulkhead, 0.0)
     bulkhead.release()
-    assert bulkhead.acquire(0.0)
+    assert acquire_blocking(bulkhead, 0.0)
     snapshot = bulkhead.snapshot()
     assert (snapshot.in_use, snapshot.waiting, snapshot.limit, snapshot.rejected) == (2, 0, 2, 1)
 
@@ -92,7 +92,7 @@ def test_releasing_more_than_acquired_is_a_bug() -> None:
     with pytest.raises(RuntimeError, match="^bulkhead released more often than acquired$"):
         BulkheadState(Bulkhead()).release()
     bulkhead = BulkheadState(Bulkhead(max_concurrent=1))
-    assert bulkhead.acquire(0.0)
+    assert acquire_blocking(bulkhead, 0.0)
     bulkhead.release()
     with pytest.raises(RuntimeError):
         bulkhead.release()
@@ -101,7 +101,7 @@ def test_releasing_more_than_acquired_is_a_bug() -> None:
 
 def test_repr_and_snapshot() -> None:
     bulkhead = BulkheadState(Bulkhead(max_concurrent=3))
-    assert bulkhead.acquire(0.0)
+    assert acquire_blocking(bulkhead, 0.0)
     assert repr(bulkhead) == "<BulkheadState 1/3 in use, 0 waiting>"
     snapshot = bulkhead.snapshot()
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -111,44 +111,44 @@ def test_repr_and_snapshot() -> None:
 
 def test_a_full_queue_refuses_at_once_even_with_time_to_wait() -> None:
     bulkhead = BulkheadState(Bulkhead(max_concurrent=1, max_queue=0, max_wait=5.0))
-    assert bulkhead.acquire(5.0)
+    assert acquire_blocking(bulkhead, 5.0)
     started = time.monotonic()
-    assert not bulkhead.acquire(5.0)  # no queue: no waiting
+    assert not acquire_blocking(bulkhead, 5.0)  # no queue: no waiting
     assert time.monotonic() - started < 4.0
     assert bulkhead.snapshot().rejected == 1
 
 
 def test_no_wait_when_max_wait_is_zero_even_with_a_queue() -> None:
     bulkhead = BulkheadState(Bulkhead(max_concurrent=1, max_queue=4, max_wait=5.0))
-    assert bulkhead.acquire(0.0)
-    assert not bulkhead.acquire(0.0)
-    assert not bulkhead.acquire(-1.0)
+    assert acquire_blocking(bulkhead, 0.0)
+    assert not acquire_blocking(bulkhead, 0.0)
+    assert not acquire_blocking(bulkhead, -1.0)
     snapshot = bulkhead.snapshot()
     assert (snapshot.in_use, snapshot.waiting, snapshot.rejected) == (1, 0, 2)
 
 
 def test_a_waiter_gives_up_after_max_wait() -> None:
     bulkhead = BulkheadState(Bulkhead(max_concurrent=1, max_queue=1, max_wait=1.0))
-    assert bulkhead.acquire(0.0)
+    assert acquire_blocking(bulkhead, 0.0)
     started = time.monotonic()
-    assert not bulkhead.acquire(0.05)
+    assert not acquire_blocking(bulkhead, 0.05)
     assert time.monotonic() - started >= 0.04  # it did wait (a lower bound: load only adds)
     snapshot = bulkhead.snapshot()
     assert (snapshot.in_use, snapshot.waiting, snapshot.rejected) == (1, 0, 1)
-    assert not bulkhead.acquire(0.05)  # every refusal counts
+    assert not acquire_blocking(bulkhead, 0.05)  # every refusal counts
     assert bulkhead.snapshot().rejected == 2
     bulkhead.release()
-    assert bulkhead.acquire(0.05)  # the queue place it held was given back
+    assert acquire_blocking(bulkhead, 0.05)  # the queue place it held was given back
 
 
 def test_a_waiter_gets_the_slot_another_thread_frees() -> None:
     bulkhead = BulkheadState(Bulkhead(max_concurrent=1, max_queue=1, max_wait=5.0))
-    assert bulkhead.acquire(0.0)
+    assert acquire_blocking(bulkhead, 0.0)
     got: list[bool] = []
-    waiter = threading.Thread(target=lambda: got.append(bulkhead.acquire(PATIENCE)), daemon=True)
+    waiter = threading.Thread(target=lambda: got.append(acquire_blocking(bulkhead, PATIENCE)), daemon=True)
     waiter.start()
     eventually(lambda: bulkhead.snapshot().waiting == 1, "the waiter queues")
-    assert not bulkhead.acquire(5.0)  # the queue (1) is full: refused at once
+    assert not acquire_blocking(bulkhead, 5.0)  # the queue (1) is full: refused at once
     assert got == []  # still waiting: the slot is taken
     bulkhead.release()
     join_all([waiter])
@@ -179,12 +179,12 @@ def test_waiters_take_freed_slots_one_at_a_time_and_never_past_the_bound() -> No
     eventually(lambda: holders.counts()[0] == 2, "two holders")
     holders.start(3)
     eventually(lambda: bulkhead.snapshot().waiting == 3, "three waiters queue")
-    assert not bulkhead.acquire(PATIENCE)  # the queue is full: refused at once
+    assert not acquire_blocking(bulkhead, PATIENCE)  # the queue is full: refused at once
     assert holders.counts() == (2, 0)  # nobody got past the bound while it was full
     assert bulkhead.snapshot().in_use == 2
     for released in range(1, 4):
         holders.go.release()  # one holder leaves: exactly one waiter comes in
-        eventually(lambda: holders.counts()[0] == 2 + released, f"waiter {released} gets a slot")
+        eventually(lambda n=released: holders.counts()[0] == 2 + n, f"waiter {released} gets a slot")
         snapshot = bulkhead.snapshot()
         assert (snapshot.in_use, snapshot.waiting) == (2, 3 - released)
     assert holders.peak == 2
@@ -204,7 +204,7 @@ def test_never_more_than_the_bound_under_64_threads() -> None:
     def worker() -> None:
         nonlocal in_use, peak, granted
         for _ in range(20):
-            if not bulkhead.acquire(PATIENCE):
+            if not acquire_blocking(bulkhead, PATIENCE):
                 continue
             with lock:
                 in_use += 1
@@ -226,3 +226,49 @@ def test_never_more_than_the_bound_under_64_threads() -> None:
     assert granted == 64 * 20  # every caller waited its turn: the queue holds them all
     snapshot = bulkhead.snapshot()
     assert (snapshot.in_use, snapshot.waiting, snapshot.rejected) == (0, 0, 0)
+
+
+# -- the non-blocking interface both drivers wait through ------------------------
+
+
+def test_try_acquire_grants_queues_or_refuses_and_never_waits() -> None:
+    bulkhead = BulkheadState(Bulkhead(max_concurrent=1, max_queue=1, max_wait=5.0))
+    woken: list[str] = []
+    assert bulkhead.try_acquire(True, lambda: woken.append("first")) == GRANTED
+    ticket = bulkhead.try_acquire(True, lambda: woken.append("second"))
+    assert isinstance(ticket, Ticket) and not ticket.granted
+    assert bulkhead.try_acquire(True, lambda: woken.append("third")) == REFUSED  # queue full
+    assert bulkhead.try_acquire(False, lambda: None) == REFUSED
+    assert woken == []
+    bulkhead.release()  # handed to the ticket: woken, and still one slot in use
+    assert woken == ["second"] and ticket.granted
+    assert (bulkhead.snapshot().in_use, bulkhead.snapshot().waiting) == (1, 0)
+    assert ticket.cancel() is False  # granted first: the caller holds the slot
+    bulkhead.release()
+    assert bulkhead.snapshot().in_use == 0 and bulkhead.snapshot().rejected == 2
+
+
+def test_tickets_are_served_oldest_first_and_a_cancelled_one_is_skipped() -> None:
+    bulkhead = BulkheadState(Bulkhead(max_concurrent=1, max_queue=3, max_wait=5.0))
+    woken: list[int] = []
+    assert bulkhead.try_acquire(True, lambda: None) == GRANTED
+    tickets = [bulkhead.try_acquire(True, lambda i=i: woken.append(i)) for i in range(3)]
+    assert all(isinstance(ticket, Ticket) for ticket in tickets)
+    assert tickets[0].cancel() is True  # gave up before its turn: a refusal
+    assert bulkhead.snapshot().waiting == 2 and bulkhead.snapshot().rejected == 1
+    bulkhead.release()
+    assert woken == [1]
+    bulkhead.release()
+    assert woken == [1, 2]
+    bulkhead.release()
+    assert bulkhead.snapshot().in_use == 0
+
+
+def test_a_queued_ticket_keeps_a_free_slot_from_a_newcomer() -> None:
+    # The freed slot went to the ticket, so a newcomer cannot jump the queue.
+    bulkhead = BulkheadState(Bulkhead(max_concurrent=1, max_queue=2, max_wait=5.0))
+    assert bulkhead.try_acquire(True, lambda: None) == GRANTED
+    ticket = bulkhead.try_acquire(True, lambda: None)
+    bulkhead.release()
+    assert isinstance(ticket, Ticket) and ticket.granted
+    assert bulkhead.try_acquire(False, lambda: None) == REFUSED

@@ -12,6 +12,7 @@ instead of hanging them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import select
 import signal
@@ -26,32 +27,38 @@ import pytest
 
 import resilient_cloud as rc
 from resilient_cloud._dns import cache as dns_cache
-from resilient_cloud._registry import MAX_ENTRIES, REGISTRY, Endpoint, Key, Registry
+from resilient_cloud._registry import MAX_ENTRIES, REGISTRY, Endpoint, Registry, StateKey
 from resilient_cloud.testing import FakeClock
 
 #: Seconds a child may take before it counts as hung (its alarm), and a margin
 #: for the parent to hear about it.
 CHILD_TIMEOUT = 5
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+ENDPOINT = Endpoint("aws", "dynamodb", "us-east-1", "dynamodb.us-east-1.amazonaws.com")
+OTHER = Endpoint("aws", "dynamodb", "us-west-2", "dynamodb.us-west-2.amazonaws.com")
+
+
+def key(options: object) -> StateKey:
+    return StateKey("budget", ENDPOINT, options)
 
 
 def test_same_key_same_state_and_bounded_size() -> None:
     registry = Registry(maxsize=3)
-    first = registry.get(Key("budget", 1), object)
-    assert registry.get(Key("budget", 1), object) is first
+    first = registry.get(key(1), object)
+    assert registry.get(key(1), object) is first
     for i in range(10):
-        registry.get(Key("budget", i), object)
+        registry.get(key(i), object)
     assert len(registry) == 3
 
 
 def test_the_least_recently_used_state_goes_first() -> None:
     registry = Registry(maxsize=2)
-    first = registry.get(Key("budget", 1), object)
-    registry.get(Key("budget", 2), object)
-    assert registry.get(Key("budget", 1), object) is first  # used again: now the newest
-    registry.get(Key("budget", 3), object)  # evicts 2, the least recently used
-    assert [key for key, _ in registry.items()] == [Key("budget", 1), Key("budget", 3)]
-    assert registry.get(Key("budget", 1), object) is first
+    first = registry.get(key(1), object)
+    registry.get(key(2), object)
+    assert registry.get(key(1), object) is first  # used again: now the newest
+    registry.get(key(3), object)  # evicts 2, the least recently used
+    assert [found for found, _ in registry.items()] == [key(1), key(3)]
+    assert registry.get(key(1), object) is first
     registry.clear()
     assert len(registry) == 0 and registry.items() == []
     assert MAX_ENTRIES == 4096
@@ -66,15 +73,31 @@ def test_factories_run_once_per_key() -> None:
         built.append(1)
         return built
 
-    assert registry.get(Key("a"), factory) is registry.get(Key("a"), factory)
+    assert registry.get(key("a"), factory) is registry.get(key("a"), factory)
     assert len(built) == 1
 
 
-def test_keys_compare_by_their_parts() -> None:
-    assert Key("budget", 1) == Key("budget", 1) and hash(Key("budget", 1)) == hash(("budget", 1))
-    assert Key("budget", 1) != Key("budget", 2)
-    assert Key("budget", 1) != ("budget", 1)  # only keys equal keys
-    assert repr(Key("budget", 1)) == "Key('budget', 1)"
+def test_keys_compare_by_all_their_fields() -> None:
+    assert key(1) == key(1) and hash(key(1)) == hash(key(1))
+    assert key(1) != key(2)
+    assert key(1) != StateKey("breaker", ENDPOINT, 1)
+    assert key(1) != StateKey("budget", OTHER, 1)
+    assert key(1) != StateKey("budget", ENDPOINT, 1, clock="another")
+    assert key(1) != ("budget", ENDPOINT, 1, None)  # only keys equal keys
+    assert repr(key(1)) == f"StateKey(kind='budget', endpoint={ENDPOINT!r}, options=1, clock=None)"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        key(1).kind = "breaker"  # type: ignore[misc]
+
+
+def test_the_states_of_one_endpoint() -> None:
+    registry = Registry()
+    budget = registry.get(key(1), object)
+    breaker = registry.get(StateKey("breaker", ENDPOINT, 1), object)
+    registry.get(StateKey("budget", OTHER, 1), object)
+    registry.get(("not", "a", "state", "key"), object)
+    assert registry.states_of(ENDPOINT) == {key(1): budget, StateKey("breaker", ENDPOINT, 1): breaker}
+    assert registry.endpoints() == [ENDPOINT, OTHER]  # sorted by name
+    assert registry.states_of(Endpoint("aws", "sqs", "eu-west-1", "sqs.eu-west-1")) == {}
 
 
 def test_endpoint_from_url() -> None:
@@ -167,7 +190,7 @@ def _reap(pid: int, timeout: float) -> int | None:
 
 @needs_fork
 def test_forked_child_starts_with_empty_state() -> None:
-    REGISTRY.get(Key("budget", "parent"), object)
+    REGISTRY.get(key("parent"), object)
     assert len(REGISTRY) == 1
     fork_while_held((), lambda: len(REGISTRY) == 0)
     assert len(REGISTRY) == 1  # the parent keeps its own
@@ -175,18 +198,18 @@ def test_forked_child_starts_with_empty_state() -> None:
 
 @needs_fork
 def test_registry_works_in_a_child_forked_while_another_thread_held_its_lock() -> None:
-    parent_state = REGISTRY.get(Key("budget", "parent"), object)
+    parent_state = REGISTRY.get(key("parent"), object)
 
     def child() -> bool:
-        state = REGISTRY.get(Key("budget", "child"), object)
+        state = REGISTRY.get(key("child"), object)
         return (
             len(REGISTRY) == 1
-            and REGISTRY.get(Key("budget", "child"), object) is state
-            and REGISTRY.items() == [(Key("budget", "child"), state)]
+            and REGISTRY.get(key("child"), object) is state
+            and REGISTRY.items() == [(key("child"), state)]
         )
 
     fork_while_held((REGISTRY._lock,), child)
-    assert REGISTRY.get(Key("budget", "parent"), object) is parent_state
+    assert REGISTRY.get(key("parent"), object) is parent_state
     assert len(REGISTRY) == 1
 
 

@@ -183,7 +183,7 @@ def test_a_probe_call_tries_the_primary_then_the_region_calls_are_stuck_to() -> 
     switch_away(router, 100.0)  # us-west-2 sick too: to eu-west-1
     assert router.region == "eu-west-1"
     start = probe(router, 120.0)
-    routes = CallRoutes(router, start, lambda index: None, closed, lambda route: None)
+    routes = CallRoutes(router, start, lambda index: None, closed)
     assert routes._order == (EAST, EU, WEST)
 
 

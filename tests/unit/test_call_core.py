@@ -1,0 +1,424 @@
+"""The call core, driven step by step: no client, no I/O, a fake clock.
+
+Each test plays a driver by hand: it answers the core's actions with
+scripted results and checks the next action. The property tests at the end
+drive it with random scripts and hold its invariants.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from resilient_cloud import CircuitBreaker, Failover, Hedge, RetryBudget, Safety
+from resilient_cloud import hooks as rc_hooks
+from resilient_cloud._breaker import CircuitBreakerState
+from resilient_cloud._budget import RetryBudgetState
+from resilient_cloud._call import Call
+from resilient_cloud._core.actions import Build, Judged, Send, Sleep, Stop
+from resilient_cloud._core.machine import CallCore
+from resilient_cloud._failover import UNBUILT, CallRoutes, Route
+from resilient_cloud._hedging import HedgeState
+from resilient_cloud._outcome import AttemptTrace, Exchange
+from resilient_cloud._registry import Endpoint
+from resilient_cloud._routing import RegionRouter
+from resilient_cloud._strategies import wait_full_jitter
+from resilient_cloud.errors import CircuitOpenError, DeadlineExceededError, StopReason, stop_details
+from resilient_cloud.testing import FakeClock
+
+SERVICE = botocore.session.get_session().get_service_model("dynamodb")
+REGIONS = ("us-east-1", "us-west-2")
+
+
+def endpoint(region: str) -> Endpoint:
+    return Endpoint("aws", "dynamodb", region, f"dynamodb.{region}.amazonaws.com")
+
+
+def route(index: int) -> Route:
+    return Route(index, REGIONS[index], endpoint(REGIONS[index]), None, None, None)
+
+
+def server_error() -> ClientError:
+    return ClientError(
+        {"Error": {"Code": "InternalServerError", "Message": "x"},
+         "ResponseMetadata": {"HTTPStatusCode": 500}},
+        "GetItem",
+    )
+
+
+def throttle() -> ClientError:
+    return ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"},
+         "ResponseMetadata": {"HTTPStatusCode": 400}},
+        "GetItem",
+    )
+
+
+def not_sent() -> EndpointConnectionError:
+    return EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+
+def read_timeout() -> ReadTimeoutError:
+    return ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+
+OK = {"Item": {}, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
+def exchange_for(answer: Any) -> Exchange:
+    """What botocore's needs-retry event would have seen for ``answer``."""
+    if isinstance(answer, ClientError):
+        status = answer.response["ResponseMetadata"].get("HTTPStatusCode", 400)
+        return Exchange(http_response(status), answer.response, None)
+    if isinstance(answer, BaseException):
+        return Exchange(None, None, answer)
+    return Exchange(http_response(200), answer, None)
+
+
+def http_response(status: int) -> AWSResponse:
+    response = AWSResponse("https://dynamodb.us-east-1.amazonaws.com/", status, {}, None)
+    response._content = b"{}"
+    return response
+
+
+@dataclass
+class Driver:
+    """A driver played by the test: answers Sends from ``answers`` in order."""
+
+    core: CallCore
+    clock: FakeClock
+    answers: list[Any]
+    sent: list[Send] = field(default_factory=list)
+    sleeps: list[float] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list)
+    builds: list[int] = field(default_factory=list)
+    #: Builds region ``index``'s client: True when it could.
+    build: Any = lambda index: True
+
+    def run(self, action: Any = None) -> Stop:
+        action = self.core.begin(self.clock.monotonic()) if action is None else action
+        for _ in range(100):
+            self.events += self.core.take_events()
+            if isinstance(action, Stop):
+                return action
+            if isinstance(action, Send):
+                self.sent.append(action)
+                action = self.core.settle(self.answer(action), self.clock.monotonic())
+            elif isinstance(action, Sleep):
+                self.sleeps.append(action.seconds)
+                self.clock.sleep(action.seconds)
+                action = self.core.slept(self.clock.monotonic())
+            elif isinstance(action, Build):
+                self.builds.append(action.index)
+                ok = self.build(action.index)
+                action = self.core.built(action.index, ok, self.clock.monotonic())
+            else:
+                raise AssertionError(f"unexpected action {action!r}")
+        raise AssertionError("the core never stopped")
+
+    def answer(self, send: Send) -> Judged:
+        answer = self.answers.pop(0) if self.answers else OK
+        self.events += self.core.leg_started(send.leg)
+        now = self.clock.monotonic()
+        error = answer if isinstance(answer, BaseException) else None
+        trace = AttemptTrace(exchange=exchange_for(answer))
+        judged = self.core.judge(
+            send.leg, None if error else dict(answer), error, trace, now, now + 0.01
+        )
+        self.events += judged.events
+        return judged
+
+
+def make_core(
+    clock: FakeClock,
+    *,
+    operation: str = "GetItem",
+    safety: Safety | None = None,
+    max_attempts: int = 4,
+    deadline: float | None = None,
+    budget: RetryBudgetState | None = None,
+    breakers: dict[int, CircuitBreakerState] | None = None,
+    routes: CallRoutes | None = None,
+    hedge: HedgeState | None = None,
+    rewindable: bool = True,
+    retry_unsafe: bool = False,
+) -> CallCore:
+    from resilient_cloud._botocore.operations import describe
+
+    described = describe(SERVICE, operation, {})
+    if safety is not None:
+        described = type(described)(described.name, described.model, safety, ())
+    breakers = breakers or {}
+    now = clock.monotonic()
+    call = Call(
+        operation=described, service="dynamodb", region="us-east-1", max_attempts=max_attempts,
+        started_at=now, deadline_at=None if deadline is None else now + deadline,
+        budget=budget, retry_unsafe=retry_unsafe, route=None if routes else route(0),
+        routes=routes, hedge=hedge, rewindable=rewindable,
+    )
+    if routes is None:
+        call.breaker, call.endpoint = breakers.get(0), route(0).name
+    return CallCore(
+        call,
+        wait=wait_full_jitter(0.05, 0.5, 1.0, random.Random(1)),
+        breaker_of=lambda r: breakers.get(r.index),
+        budget_of=lambda r: budget if r.index == 0 else None,
+        observed=True,
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+# -- one region ------------------------------------------------------------------
+
+
+def test_a_success_stops_at_once_with_the_result_and_its_retry_count(clock) -> None:
+    driver = Driver(make_core(clock), clock, [OK])
+    stop = driver.run()
+    assert stop.error is None and stop.result["ResponseMetadata"]["RetryAttempts"] == 0
+    assert [send.leg.attempt for send in driver.sent] == [1]
+    assert driver.sleeps == []
+    assert [type(event) for event in driver.events] == [
+        rc_hooks.AttemptStarted, rc_hooks.AttemptEnded, rc_hooks.CallEnded,
+    ]
+
+
+def test_a_retryable_failure_backs_off_then_retries_until_attempts_are_spent(clock) -> None:
+    errors = [server_error() for _ in range(3)]
+    driver = Driver(make_core(clock, max_attempts=3), clock, list(errors))
+    stop = driver.run()
+    assert stop.error is errors[-1]
+    assert [send.leg.attempt for send in driver.sent] == [1, 2, 3]
+    assert [send.rewind for send in driver.sent] == [False, True, True]
+    assert len(driver.sleeps) == 2 and all(0 <= s <= 0.1 for s in driver.sleeps)
+    details = stop_details(stop.error)
+    assert details is not None and details.reason is StopReason.ATTEMPTS_EXHAUSTED
+    metadata = stop.error.response["ResponseMetadata"]
+    assert metadata["RetryAttempts"] == 2 and metadata["MaxAttemptsReached"] is True
+
+
+def test_not_retryable_and_unrewindable_and_unsafe_failures_stop_at_once(clock) -> None:
+    validation = ClientError(
+        {"Error": {"Code": "ValidationException"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+        "GetItem",
+    )
+    for core, error, reason in [
+        (make_core(clock), validation, StopReason.NOT_RETRYABLE),
+        (make_core(clock, rewindable=False), server_error(), StopReason.STREAM_NOT_SEEKABLE),
+        (make_core(clock, operation="UpdateItem", safety=Safety.UNSAFE), read_timeout(),
+         StopReason.UNSAFE_TO_RETRY),
+    ]:
+        driver = Driver(core, clock, [error])
+        assert driver.run().error is error
+        assert len(driver.sent) == 1
+        assert core.call.stop_reason is reason
+
+
+def test_an_unsafe_write_is_retried_only_when_it_was_not_sent(clock) -> None:
+    core = make_core(clock, operation="UpdateItem", safety=Safety.UNSAFE)
+    driver = Driver(core, clock, [not_sent(), OK])
+    assert driver.run().error is None and len(driver.sent) == 2
+    core = make_core(clock, operation="UpdateItem", safety=Safety.UNSAFE, retry_unsafe=True)
+    driver = Driver(core, clock, [read_timeout(), OK])
+    assert driver.run().error is None and len(driver.sent) == 2  # the policy opted in
+
+
+def test_a_retry_refused_by_the_deadline_spends_no_token(clock) -> None:
+    budget = RetryBudgetState(RetryBudget(min_retries_per_second=1.0, ttl=10.0))
+    core = make_core(clock, budget=budget, deadline=0.02)
+    before = budget.balance(clock.monotonic())
+    clock.advance(0.019)  # any backoff (>= 0) now ends at or past the deadline... almost
+    core.call.deadline_at = clock.monotonic()  # ...and exactly now: no retry can start in time
+    driver = Driver(core, clock, [server_error()])
+    stop = driver.run(core.admitted(clock.monotonic()))
+    assert core.call.stop_reason is StopReason.DEADLINE and stop.error is not None
+    # The first attempt deposited its ratio; nothing was withdrawn.
+    assert budget.balance(clock.monotonic()) == pytest.approx(before + budget.options.ratio)
+
+
+def test_a_budget_refusal_stops_and_a_throttle_costs_more(clock) -> None:
+    budget = RetryBudgetState(RetryBudget(ratio=0.0, min_retries_per_second=0.1, ttl=10.0))
+    # reserve = 1 token: one ordinary retry, or no throttled one (cost 2).
+    driver = Driver(make_core(clock, budget=budget), clock, [throttle()])
+    assert driver.run().error is not None and len(driver.sent) == 1
+    assert driver.core.call.stop_reason is StopReason.BUDGET_EXHAUSTED
+    driver = Driver(make_core(clock, budget=budget), clock, [server_error(), server_error()])
+    driver.run()
+    assert len(driver.sent) == 2 and driver.core.call.stop_reason is StopReason.BUDGET_EXHAUSTED
+
+
+def test_a_call_past_its_deadline_is_refused_before_sending(clock) -> None:
+    core = make_core(clock, deadline=0.0)
+    driver = Driver(core, clock, [])
+    stop = driver.run()
+    assert isinstance(stop.error, DeadlineExceededError) and driver.sent == []
+    assert [type(event) for event in driver.events] == [rc_hooks.CallRejected, rc_hooks.CallEnded]
+
+
+def test_an_open_breaker_refuses_the_call_and_says_when_it_probes(clock) -> None:
+    breaker = CircuitBreakerState(CircuitBreaker(minimum_attempts=1, failure_ratio=0.5), random.Random(1))
+    core = make_core(clock, breakers={0: breaker}, max_attempts=1)
+    Driver(core, clock, [server_error()]).run()  # opens it
+    driver = Driver(make_core(clock, breakers={0: breaker}), clock, [])
+    stop = driver.run()
+    assert isinstance(stop.error, CircuitOpenError) and driver.sent == []
+    assert stop.error.retry_after is not None and stop.error.retry_after > 0
+
+
+# -- regions -------------------------------------------------------------------
+
+
+def routes_for(clock: FakeClock, resolve: Any, breakers: dict[int, CircuitBreakerState]) -> CallRoutes:
+    router = RegionRouter(REGIONS, Failover(), now=clock.monotonic())
+    start, switch = router.start(clock.monotonic(), lambda index: False)
+    is_open = lambda index: index in breakers and breakers[index].retry_after(clock.monotonic()) is not None  # noqa: E731
+    return CallRoutes(router, start, resolve, is_open, switch)
+
+
+def test_a_sick_read_moves_to_the_next_region_at_once_building_its_client_first(clock) -> None:
+    built = {0: route(0)}
+    routes = routes_for(clock, lambda index: built.get(index, UNBUILT), {})
+    core = make_core(clock, routes=routes)
+    driver = Driver(core, clock, [not_sent(), OK])
+    driver.build = lambda index: built.setdefault(index, route(index)) is not None
+    assert driver.run().error is None
+    assert driver.builds == [1]
+    assert [send.leg.route.region for send in driver.sent] == ["us-east-1", "us-west-2"]
+    assert driver.sleeps == [0.0]  # another region: no backoff
+    assert any(isinstance(event, rc_hooks.FailedOver) for event in driver.events)
+
+
+def test_a_region_whose_client_cannot_be_built_is_skipped_for_the_call(clock) -> None:
+    routes = routes_for(clock, lambda index: route(0) if index == 0 else UNBUILT, {})
+    driver = Driver(make_core(clock, routes=routes, max_attempts=2), clock, [not_sent(), OK])
+    driver.build = lambda index: False
+    assert driver.run().error is None
+    assert driver.builds == [1]  # asked once, then skipped
+    assert [send.leg.route.region for send in driver.sent] == ["us-east-1", "us-east-1"]
+    assert driver.sleeps and driver.sleeps[0] >= 0.0
+
+
+def test_an_ambiguous_write_stays_where_it_may_have_been_applied(clock) -> None:
+    routes = routes_for(clock, lambda index: route(index), {})
+    core = make_core(clock, operation="PutItem", safety=Safety.IDEMPOTENT, routes=routes)
+    driver = Driver(core, clock, [read_timeout(), OK])
+    assert driver.run().error is None
+    assert [send.leg.route.region for send in driver.sent] == ["us-east-1", "us-east-1"]
+
+
+def test_a_retry_stopped_by_its_limits_does_not_move_the_call(clock) -> None:
+    routes = routes_for(clock, lambda index: route(index), {})
+    core = make_core(clock, routes=routes, max_attempts=1)
+    stop = Driver(core, clock, [not_sent()]).run()
+    assert core.call.region == "us-east-1" and core.call.moved_from is None
+    assert stop.error is not None and core.call.stop_reason is StopReason.ATTEMPTS_EXHAUSTED
+    assert routes.tried == frozenset()  # the round was not committed either
+
+
+# -- hedges --------------------------------------------------------------------
+
+
+def hedged_core(clock: FakeClock, **kwargs: Any) -> CallCore:
+    return make_core(clock, hedge=HedgeState(Hedge(delay=0.05)), **kwargs)
+
+
+def test_a_read_may_be_hedged_and_a_hedge_is_an_attempt(clock) -> None:
+    core = hedged_core(clock, max_attempts=2)
+    first = core.begin(clock.monotonic())
+    assert isinstance(first, Send) and first.hedge_after == 0.05
+    clock.advance(0.05)
+    hedge = core.hedge_due(clock.monotonic())
+    assert isinstance(hedge, Send) and hedge.leg.hedge and hedge.leg.attempt == 2
+    assert core.hedge_due(clock.monotonic()) is None  # attempts spent: no second hedge
+
+
+def test_no_hedge_after_the_deadline(clock) -> None:
+    core = hedged_core(clock, deadline=0.04)
+    first = core.begin(clock.monotonic())
+    assert isinstance(first, Send)
+    clock.advance(0.05)
+    assert core.hedge_due(clock.monotonic()) is None
+    assert core.call.attempts == 1 and core.call.hedge is not None
+    assert core.call.hedge.snapshot().fired == 0
+
+
+def test_no_hedge_for_a_write_or_with_streams(clock) -> None:
+    core = hedged_core(clock, operation="PutItem", safety=Safety.IDEMPOTENT)
+    core.call.hedge = None  # the runtime gives writes no hedge state
+    assert core.begin(clock.monotonic()).hedge_after is None  # type: ignore[union-attr]
+    core = hedged_core(clock)
+    core.call.has_streams = True
+    assert core.begin(clock.monotonic()).hedge_after is None  # type: ignore[union-attr]
+
+
+def test_a_hedge_the_budget_refuses_hands_back_its_probe_slot(clock) -> None:
+    budget = RetryBudgetState(RetryBudget(ratio=0.0, min_retries_per_second=0.0, ttl=10.0))
+    breaker = CircuitBreakerState(CircuitBreaker(), random.Random(1))
+    core = hedged_core(clock, budget=budget, breakers={0: breaker})
+    first = core.begin(clock.monotonic())
+    assert isinstance(first, Send)
+    assert core.hedge_due(clock.monotonic()) is None
+    assert core.call.hedge is not None and core.call.hedge.snapshot().refused == 1
+
+
+# -- invariants ------------------------------------------------------------------
+
+ANSWERS = st.sampled_from(["ok", "server-error", "throttle", "not-sent", "read-timeout"])
+
+
+def make_answer(name: str) -> Any:
+    return {
+        "ok": OK, "server-error": server_error(), "throttle": throttle(),
+        "not-sent": not_sent(), "read-timeout": read_timeout(),
+    }[name]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    script=st.lists(ANSWERS, max_size=12),
+    max_attempts=st.integers(min_value=1, max_value=6),
+    unsafe=st.booleans(),
+    reserve=st.sampled_from([0.0, 0.1, 1.0]),
+)
+def test_invariants(script: list[str], max_attempts: int, unsafe: bool, reserve: float) -> None:
+    clock = FakeClock()
+    withdrawals: list[bool] = []
+
+    class WatchedBudget(RetryBudgetState):
+        def try_withdraw(self, now: float, cost: float = 1.0) -> Any:
+            answer = super().try_withdraw(now, cost)
+            withdrawals.append(answer.granted)
+            return answer
+
+    budget = WatchedBudget(RetryBudget(ratio=0.1, min_retries_per_second=reserve, ttl=10.0))
+    core = make_core(
+        clock, max_attempts=max_attempts, budget=budget,
+        operation="UpdateItem" if unsafe else "GetItem",
+        safety=Safety.UNSAFE if unsafe else None,
+    )
+    driver = Driver(core, clock, [make_answer(name) for name in script])
+    stop = driver.run()
+    sent = len(driver.sent)
+    # Never more attempts than allowed.
+    assert 1 <= sent <= max_attempts
+    # Never a retry the budget refused: every retry was paid for by a grant.
+    assert withdrawals.count(True) == sent - 1
+    assert withdrawals[-1:] != [False] or core.call.stop_reason is StopReason.BUDGET_EXHAUSTED
+    # An unsafe write is never sent again after it may have reached the service.
+    if unsafe:
+        for name in script[: sent - 1]:
+            assert name in ("not-sent", "throttle"), f"re-sent after {name}"
+    # The call ends with the last attempt's answer.
+    last = script[sent - 1] if sent <= len(script) else "ok"
+    assert (stop.error is None) == (last == "ok")
