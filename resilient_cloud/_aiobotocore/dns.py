@@ -26,7 +26,6 @@ from aiobotocore.httpsession import AIOHTTPSession
 from resilient_cloud._clock import Clock
 from resilient_cloud._dns.cache import Requester
 from resilient_cloud._options import DnsCache
-from resilient_cloud.aio._resolver import DnsResolver
 
 logger = logging.getLogger("resilient_cloud")
 
@@ -67,6 +66,9 @@ def install_dns_cache_async(
     if wanted is None:
         args = original
     else:
+        # Imported here: resilient_cloud.aio (the public layer) imports these seams.
+        from resilient_cloud.aio._resolver import DnsResolver
+
         resolver = DnsResolver(
             dns, hooks=requester.hooks, clock=clock, service=requester.service, region=requester.region
         )
