@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import socket
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from botocore.awsrequest import AWSHTTPConnectionPool, AWSHTTPSConnectionPool
@@ -30,6 +30,9 @@ from resilient_cloud._botocore.watch import WatchedConnectionMixin
 from resilient_cloud._dns.cache import DnsAnswerCache, Requester
 from resilient_cloud._dns.record import AddrInfo
 
+# urllib3's own, before anyone patches it: its answer depends on HAS_IPV6 alone.
+_URLLIB3_ALLOWED_GAI_FAMILY = urllib3_connection.allowed_gai_family
+
 # The manager's classes before we replaced them, kept on the http session.
 _ORIGINAL_CLASSES = "_resilient_cloud_pool_classes"
 
@@ -37,10 +40,17 @@ _ORIGINAL_CLASSES = "_resilient_cloud_pool_classes"
 class CachedDnsConnectionMixin:
     """``_new_conn`` of urllib3 2's ``HTTPConnection``, with the lookup
     answered by the DNS cache; set ``dns_cache`` (None: urllib3 resolves)
-    and ``dns_requester`` on a subclass."""
+    and ``dns_requester`` on a subclass, which then gets the
+    ``cached_addresses`` made for them (:func:`_cached_addresses`)."""
 
     dns_cache: DnsAnswerCache | None
     dns_requester: Requester
+    cached_addresses: Callable[[], tuple[AddrInfo, ...] | None]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "dns_cache" in cls.__dict__ or "dns_requester" in cls.__dict__:
+            cls.cached_addresses = _cached_addresses(cls.dns_cache, cls.dns_requester)  # type: ignore[method-assign]
 
     def _new_conn(self) -> socket.socket:
         addresses = self.cached_addresses()
@@ -58,21 +68,55 @@ class CachedDnsConnectionMixin:
         sys.audit("http.client.connect", conn, conn.host, conn.port)
         return sock
 
-    def cached_addresses(self) -> tuple[AddrInfo, ...] | None:
-        """The addresses to try, from the cache; None when urllib3 should
-        resolve as usual (no cache, a proxy in the way, or a bracketed IPv6 literal).
-        IP literals are cached like names: getaddrinfo answers them at once."""
-        conn: Any = self
-        cache = self.dns_cache  # read once: this runs for every new connection
-        host = conn._dns_host
-        if cache is None or conn.proxy is not None or conn._tunnel_host is not None or host.startswith("["):
+
+def _cached_addresses(
+    cache: DnsAnswerCache | None, requester: Requester
+) -> Callable[[Any], tuple[AddrInfo, ...] | None]:
+    """The ``cached_addresses`` method of a connection class on ``cache``:
+    the addresses to try, from the cache; None when urllib3 should resolve
+    as usual (no cache, a proxy in the way, or a bracketed IPv6 literal).
+    IP literals are cached like names: getaddrinfo answers them at once.
+
+    It runs for every new connection, so the fresh hit is inlined here, on
+    the cache's own lock-free table and clock (``DnsAnswerCache.fresh_reader``),
+    rather than costing a second call: one tuple, one dict read, one clock
+    read. Everything else goes through ``cache.lookup``. A bracketed name is
+    never a hit (its getaddrinfo fails, and only good answers are fresh), so
+    it is turned away after the fresh read, off the hit path.
+    """
+    if cache is None:
+
+        def urllib3_resolves(self: Any) -> None:
+            return None
+
+        return urllib3_resolves
+    fresh_get, now = cache.fresh_reader()
+    lookup = cache.lookup
+    urllib3_allowed_family = _URLLIB3_ALLOWED_GAI_FAMILY
+
+    def cached_addresses(self: Any) -> tuple[AddrInfo, ...] | None:
+        if self.proxy is not None or self._tunnel_host is not None:
+            return None
+        host = self._dns_host
+        # Through the module, so a patched allowed_gai_family or HAS_IPV6 (forcing
+        # IPv4) applies; urllib3's own function, inlined (pinned in tests/drift).
+        allowed_family = urllib3_connection.allowed_gai_family
+        if allowed_family is urllib3_allowed_family:
+            family = socket.AF_UNSPEC if urllib3_connection.HAS_IPV6 else socket.AF_INET
+        else:
+            family = allowed_family()
+        key = (host, self.port, family)
+        answer = fresh_get(key)
+        if answer is not None and now() < answer.fresh_until:
+            return answer.addresses  # type: ignore[no-any-return]
+        if host.startswith("["):
             return None
         try:
-            # Through the module, so a patched allowed_gai_family (forcing IPv4) applies.
-            family = urllib3_connection.allowed_gai_family()
-            return cache.lookup(host, conn.port, family, self.dns_requester)
+            return lookup(*key, requester)
         except socket.gaierror as error:
-            raise NameResolutionError(conn.host, conn, error) from error
+            raise NameResolutionError(self.host, self, error) from error
+
+    return cached_addresses
 
 
 def connect_first(

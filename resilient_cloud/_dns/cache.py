@@ -106,6 +106,7 @@ class DnsAnswerCache:
         self._spawn = spawn
         self._lock = threading.Lock()
         # Fresh answers, read without the lock; always a subset of _records.
+        # Never replaced (cleared in place): fresh_reader hands out its get.
         self._fresh: dict[Key, Answer] = {}
         self._records = _Records(options.max_names, self._fresh)
         self._flights: dict[Key, _Flight] = {}
@@ -121,6 +122,15 @@ class DnsAnswerCache:
         if answer is not None and self._monotonic() < answer.fresh_until:
             return answer.addresses
         return self._lookup_slow(key, requester)
+
+    def fresh_reader(self) -> tuple[Callable[[Key], Answer | None], Callable[[], float]]:
+        """The lock-free table's ``get`` and the clock, for a caller that
+        inlines the fresh hit (the connection seam: a call less per new
+        connection). An answer ``a`` from ``get((host, port, family))`` is a
+        hit while ``clock() < a.fresh_until``; anything else goes through
+        :meth:`lookup`. Both stay valid for the cache's life, across
+        :meth:`clear` and ``fork``."""
+        return self._fresh.get, self._monotonic
 
     def fresh(self, host: str, port: int, family: int) -> tuple[AddrInfo, ...] | None:
         """A fresh answer if there is one, never blocking (for event loops)."""

@@ -217,6 +217,13 @@ PINS = (
         frozenset({"ebc7b96a8ed79d81"}),
     ),
     Pin(
+        "urllib3.util.connection:allowed_gai_family",
+        "resilient_cloud._botocore.dns._cached_addresses",
+        "returns AF_UNSPEC when the module's HAS_IPV6 is true, else AF_INET, "
+        "and nothing else (the hit path inlines it while it is unpatched)",
+        frozenset({"6a5b19e439bd6c82"}),
+    ),
+    Pin(
         "urllib3.connection:HTTPSConnection.connect",
         "resilient_cloud._botocore.dns.CachedDnsConnectionMixin",
         "takes the socket from self._new_conn(), then verifies the "
