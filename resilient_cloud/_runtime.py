@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from resilient_cloud._botocore import names, operations
 from resilient_cloud._botocore.client import configured_retries, prepare_unwrapped
-from resilient_cloud._botocore.fallback import ClientFactory, FallbackClients
+from resilient_cloud._botocore.fallback import FallbackClients
 from resilient_cloud._breaker import CircuitBreakerState
 from resilient_cloud._budget import RetryBudgetState
 from resilient_cloud._bulkhead import BulkheadState
@@ -37,9 +37,14 @@ class ClientRuntime:
         client: Any,
         policy: Policy,
         fallback_regions: tuple[str, ...] = (),
-        fallback_factory: ClientFactory | None = None,
+        fallback_factory: Any = None,
         endpoint_urls: Mapping[str, str] | None = None,
+        *,
+        asynchronous: bool = False,
     ) -> None:
+        """``fallback_factory`` makes a fallback region's client: a botocore
+        ``ClientFactory``, or (``asynchronous``: an aiobotocore client) an
+        ``AsyncClientFactory`` of async context managers."""
         meta = client.meta
         self.policy = policy
         self.fallback_regions = fallback_regions
@@ -68,11 +73,14 @@ class ClientRuntime:
         self._safety_overrides = names.overrides_for(self.service, policy.operation_safety or {})
         self._hedge_key = self._key("hedge", policy.hedge)
         # Failover: route 0 is this client; the others are built on first use.
-        self._fallback_clients = (
-            FallbackClients(fallback_factory, endpoint_urls or {}, self._prepare_fallback_client)
-            if fallback_factory is not None and fallback_regions and policy.failover is not None
-            else None
-        )
+        self.asynchronous = asynchronous
+        self._retired: list[ClientRuntime] = []
+        self._fallback_clients: Any = None
+        if fallback_factory is not None and fallback_regions and policy.failover is not None:
+            clients = _async_fallback_clients() if asynchronous else FallbackClients
+            self._fallback_clients = clients(
+                fallback_factory, endpoint_urls or {}, self._prepare_fallback_client
+            )
         self._routes: list[Route | None] = [None] * (1 + len(fallback_regions))
         self._routes[0] = Route(0, self.region, self.endpoint, None, self._budget_key, self._breaker_key)
         self._router_key = (
@@ -81,15 +89,44 @@ class ClientRuntime:
             if self._fallback_clients is not None else None
         )
         self._wait = _wait_strategy(policy)
-        self._driver = SyncDriver(
-            clock=policy.clock,
-            hooks=policy.hooks,
-            hedge_pool=HedgePool(policy.hedge.max_concurrent) if policy.hedge else None,
-        )
+        if asynchronous:
+            from resilient_cloud._drivers.asyncio import AsyncDriver
+
+            self._async_driver = AsyncDriver(
+                clock=policy.clock, hooks=policy.hooks,
+                max_hedging=policy.hedge.max_concurrent if policy.hedge else 0,
+            )
+        else:
+            self._driver = SyncDriver(
+                clock=policy.clock,
+                hooks=policy.hooks,
+                hedge_pool=HedgePool(policy.hedge.max_concurrent) if policy.hedge else None,
+            )
 
     def call(self, send: Send, operation_name: str, api_params: dict[str, Any]) -> Any:
         core, params = self.start_call(operation_name, api_params)
         return self._driver.run(core, params, send, self.build_route)
+
+    async def call_async(
+        self, send: Callable[[str, dict[str, Any]], Awaitable[Any]], operation_name: str,
+        api_params: dict[str, Any],
+    ) -> Any:
+        core, params = self.start_call(operation_name, api_params)
+        return await self._async_driver.run(core, params, send, self.build_route_async)
+
+    async def aclose(self) -> None:
+        """Close the fallback clients built so far, and those of the runtimes
+        this one replaced (aiobotocore clients; idempotent)."""
+        retired, self._retired = self._retired, []
+        for runtime in retired:
+            await runtime.aclose()
+        if self.asynchronous and self._fallback_clients is not None:
+            await self._fallback_clients.aclose()
+
+    def retire(self, earlier: ClientRuntime) -> None:
+        """``earlier`` ran this client before (wrapped again): close its
+        fallback clients when this runtime closes."""
+        self._retired.append(earlier)
 
     def start_call(self, operation_name: str, api_params: dict[str, Any]) -> tuple[CallCore, CallParams]:
         """A new call's core and parameters, for a driver to run."""
@@ -173,6 +210,20 @@ class ClientRuntime:
         self._add_route(index, client)
         return True
 
+    async def build_route_async(self, index: int) -> bool:
+        """``build_route`` for aiobotocore clients: the build is awaited."""
+        if self._routes[index] is not None:
+            return True
+        assert self._fallback_clients is not None
+        region = self.fallback_regions[index - 1]
+        try:
+            client = await self._fallback_clients.get(region)
+        except Exception:
+            logger.warning("cannot build the %s client for %s", self.service, region, exc_info=True)
+            return False
+        self._add_route(index, client)
+        return True
+
     def _add_route(self, index: int, client: Any) -> None:
         region = self.fallback_regions[index - 1]
         endpoint = Endpoint.from_url(self._partition, self.service, region, client.meta.endpoint_url)
@@ -203,7 +254,13 @@ class ClientRuntime:
     def _prepare_fallback_client(self, client: Any, region: str) -> None:
         """Make a fallback client safe to send our attempts through: no
         retries of its own, attempts watched, the DNS cache installed."""
-        prepare_unwrapped(client, self.dns_cache, Requester(self.policy.hooks, self.service, region))
+        requester = Requester(self.policy.hooks, self.service, region)
+        if self.asynchronous:
+            from resilient_cloud._aiobotocore.client import prepare_unwrapped_async
+
+            prepare_unwrapped_async(client, self.policy.dns, requester, self.policy.clock)
+        else:
+            prepare_unwrapped(client, self.dns_cache, requester)
 
     # The shared per-endpoint states (None when the mechanism is off) are
     # looked up on every call, so a state evicted from the bounded registry
@@ -239,6 +296,13 @@ def _shared(key: StateKey | None, factory: Callable[[Any], T]) -> T | None:
     if key is None:
         return None
     return REGISTRY.get(key, lambda: factory(key.options))
+
+
+def _async_fallback_clients() -> Any:
+    # Imported only for aiobotocore clients: the aio extra may be absent.
+    from resilient_cloud._aiobotocore.fallback import AsyncFallbackClients
+
+    return AsyncFallbackClients
 
 
 def _wait_strategy(policy: Policy) -> Any:

@@ -16,6 +16,8 @@ over (a pytest fixture: ``@pytest.fixture(autouse=True)``).
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -57,6 +59,11 @@ class FakeClock:
             self.sleeps.append(seconds)
             self._now += max(0.0, seconds)
 
+    async def asleep(self, seconds: float) -> None:
+        """``sleep`` for asyncio clients: moves time, then yields to the loop once."""
+        self.sleep(seconds)
+        await asyncio.sleep(0)
+
     def advance(self, seconds: float) -> None:
         """Move time forward without recording a sleep."""
         if seconds < 0:
@@ -95,11 +102,21 @@ class _RawBody:
 _SCRIPT_ID = "resilient-cloud-scripted-responses"
 
 
+class _AsyncRawBody:
+    """What aiobotocore reads a body from (``await raw.read()``)."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    async def read(self) -> bytes:
+        return self._body
+
+
 class ScriptedResponses:
     """Answer a client's requests from a script, with no network.
 
-    Installs on botocore's ``before-send`` event, the last step before the
-    HTTP layer, so everything above it (parameter handling, serialising,
+    Installs on botocore's ``before-send`` event (a botocore or aiobotocore
+    client), the last step before the HTTP layer, so everything above it (parameter handling, serialising,
     signing, parsing, retries) runs for real. Each script item is a
     :class:`Reply` or an exception to raise as the transport would
     (``botocore.exceptions.ReadTimeoutError(endpoint_url=...)``...); when the
@@ -120,6 +137,9 @@ class ScriptedResponses:
         self.operations: list[str] = []
         #: The botocore ``AWSPreparedRequest`` objects answered, in order.
         self.requests: list[Any] = []
+        # aiobotocore clients parse from an AioAWSResponse (their event
+        # emitter calls this plain handler as it is).
+        self._asynchronous = inspect.iscoroutinefunction(getattr(client, "_make_api_call", None))
         # A new script replaces the client's previous one.
         client.meta.events.unregister("before-send", unique_id=_SCRIPT_ID)
         client.meta.events.register("before-send", self._answer, unique_id=_SCRIPT_ID)
@@ -133,7 +153,17 @@ class ScriptedResponses:
             raise AssertionError(f"unscripted request: {event_name}")
         if isinstance(item, BaseException):
             raise item
-        return AWSResponse(request.url, item.status, dict(item.headers), _RawBody(item.body))
+        return self.response(self._asynchronous, request.url, item)
+
+    @staticmethod
+    def response(asynchronous: bool, url: str, reply: Reply) -> AWSResponse:
+        """``reply`` as the HTTP response a client parses: aiobotocore's
+        ``AioAWSResponse`` when ``asynchronous``, else botocore's ``AWSResponse``."""
+        if asynchronous:
+            from aiobotocore.awsrequest import AioAWSResponse
+
+            return AioAWSResponse(url, reply.status, dict(reply.headers), _AsyncRawBody(reply.body))
+        return AWSResponse(url, reply.status, dict(reply.headers), _RawBody(reply.body))
 
     def __len__(self) -> int:
         return len(self.operations)

@@ -74,7 +74,7 @@ class CallCore:
     """Decides every step of one :class:`Call`."""
 
     __slots__ = ("call", "_wait", "_breaker_of", "_budget_of", "_observed", "_events",
-                 "_resume", "_retry_state", "_hedge_delay")
+                 "_resume", "_retry_state", "_hedge_delay", "finished")
 
     def __init__(
         self, call: Call, *, wait: Wait, breaker_of: BreakerOf, budget_of: BudgetOf,
@@ -91,6 +91,8 @@ class CallCore:
         self._resume: Callable[[float], Action | None] | None = None
         self._retry_state: RetryCallState | None = None
         self._hedge_delay = 0.0
+        #: The core gave its Stop: the call is over.
+        self.finished = False
 
     # -- the driver's side -------------------------------------------------
 
@@ -219,6 +221,14 @@ class CallCore:
     def cancelled(self, now: float, error: BaseException) -> None:
         """The call was cancelled: free what it holds and say it ended."""
         self._finish(now, error=error)
+
+    def deadline_passed(self, now: float) -> Stop:
+        """The deadline passed while the call was in flight (the async
+        driver's timeout cancelled its legs, which were abandoned)."""
+        error = DeadlineExceededError(
+            **self._where(), cause="the deadline passed while an attempt was in flight"
+        )
+        return self._stop(now, StopReason.DEADLINE, error)
 
     def take_events(self) -> list[Any]:
         events, self._events = self._events, []
@@ -443,6 +453,7 @@ class CallCore:
         return self._finish(now, error=error)
 
     def _finish(self, now: float, *, result: Any = None, error: BaseException | None = None) -> Stop:
+        self.finished = True
         call = self.call
         if call.routes is not None:
             call.routes.release()

@@ -134,6 +134,7 @@ class Gate:
             self.holding -= 1
 
 
+@pytest.mark.sync_only("requests are held open from threads; tests/aio holds them open from tasks")
 def test_bulkhead_refuses_past_its_bound_and_frees_slots(make_client, events) -> None:
     client = make_client(bulkhead=rc.Bulkhead(max_concurrent=2))
     ScriptedResponses(client, [], then=DDB_ITEM)
@@ -157,6 +158,7 @@ def test_bulkhead_refuses_past_its_bound_and_frees_slots(make_client, events) ->
     assert gate.peak == 2
 
 
+@pytest.mark.sync_only("requests are held open from threads; tests/aio holds them open from tasks")
 def test_queued_calls_wait_for_a_slot_and_never_pass_the_bound(make_client) -> None:
     client = make_client(bulkhead=rc.Bulkhead(max_concurrent=2, max_queue=2, max_wait=10.0))
     ScriptedResponses(client, [], then=DDB_ITEM)

@@ -70,6 +70,7 @@ def test_throttling_spends_more_budget(make_client) -> None:
     assert len(script) == 3 + 2  # 4 tokens buy 2 throttled retries
 
 
+@pytest.mark.sync_only("calls from 16 threads; an aiobotocore client lives on one loop")
 def test_budget_is_thread_safe_under_concurrent_callers(make_client) -> None:
     budget = rc.RetryBudget(ratio=0.0, min_retries_per_second=2.0, ttl=10.0)  # 20 retries
     client = make_client(budget=budget, retry=rc.Retry(wait=tenacity.wait_none()), breaker=None)

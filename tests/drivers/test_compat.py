@@ -23,6 +23,7 @@ from .replies import DDB_500, DDB_EMPTY, DDB_ITEM
 KEY = {"pk": {"S": "1"}}
 
 
+@pytest.mark.sync_only("tests/aio checks aiobotocore's own classes")
 def test_clients_are_real_botocore_clients(make_client) -> None:
     client = make_client()
     assert isinstance(client, BaseClient)
@@ -42,6 +43,7 @@ def test_stubber_behaves_as_before(make_client) -> None:
         stubber.assert_no_pending_responses()
 
 
+@pytest.mark.sync_only("aiobotocore paginators are async iterators: tests/aio")
 def test_paginators_and_waiters_go_through_the_pipeline(make_client) -> None:
     client = make_client()
     page1 = Reply(200, json.dumps({"TableNames": ["aaa"], "LastEvaluatedTableName": "aaa"}).encode())

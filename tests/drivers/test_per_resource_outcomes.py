@@ -8,11 +8,11 @@ import json
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 import resilient_cloud as rc
 from resilient_cloud._breaker import BreakerState
 
+from .conftest import http_response
 from .replies import DDB_ITEM, ddb_error
 
 KEY = {"pk": {"S": "1"}}
@@ -24,24 +24,17 @@ class TablesAnswer:
     a session, it answers every client the session makes (fallback regions'
     included), so nothing leaves the machine."""
 
-    def __init__(self, events: Any, hot_reply: Any) -> None:
+    def __init__(self, client: Any, hot_reply: Any, events: Any = None) -> None:
+        self.client = client
         self.hot_reply = hot_reply
         self.requests: list[tuple[str, str]] = []
-        events.register("before-send", self._answer)
+        (client.meta.events if events is None else events).register("before-send", self._answer)
 
-    def _answer(self, request: Any, **kwargs: Any) -> AWSResponse:
+    def _answer(self, request: Any, **kwargs: Any) -> Any:
         table = json.loads(request.body)["TableName"]
         self.requests.append((table, request.url.split("/")[2]))
         reply = self.hot_reply if table == "hot" else DDB_ITEM
-        return AWSResponse(request.url, reply.status, dict(reply.headers), _Raw(reply.body))
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **kwargs: Any) -> Any:
-        yield self._body
+        return http_response(self.client, request.url, reply)
 
 
 PER_RESOURCE = [
@@ -57,7 +50,7 @@ IDS = ["throughput-exceeded", "throttling", "request-timeout-4xx", "not-found", 
 @pytest.mark.parametrize("reply", PER_RESOURCE, ids=IDS)
 def test_a_hot_table_leaves_the_endpoint_open_for_healthy_tables(make_client, reply) -> None:
     client = make_client(budget=None)
-    answers = TablesAnswer(client.meta.events, reply)
+    answers = TablesAnswer(client, reply)
     for _ in range(30):  # 30 calls of up to 4 attempts: far past 20 at 50%
         with pytest.raises(client.exceptions.ClientError):
             client.get_item(TableName="hot", Key=KEY)
@@ -70,7 +63,7 @@ def test_a_hot_table_leaves_the_endpoint_open_for_healthy_tables(make_client, re
 @pytest.mark.parametrize("reply", PER_RESOURCE[:3], ids=IDS[:3])
 def test_a_hot_table_does_not_move_reads_of_healthy_tables_to_another_region(clock, events, reply) -> None:
     session = rc.Session(region_name="us-east-1", policy=rc.Policy(clock=clock, budget=None))
-    answers = TablesAnswer(session.events, reply)
+    answers = TablesAnswer(None, reply, events=session.events)
     client = session.client("dynamodb", fallback_regions=["us-west-2"])
     for _ in range(30):
         with pytest.raises(client.exceptions.ClientError):
@@ -85,7 +78,7 @@ def test_a_hot_table_does_not_move_reads_of_healthy_tables_to_another_region(clo
 def test_server_errors_still_open_the_breaker(make_client) -> None:
     """The control: 5xx answers are about the endpoint and do open it."""
     client = make_client(budget=None)
-    TablesAnswer(client.meta.events, ddb_error("InternalServerError", 500))
+    TablesAnswer(client, ddb_error("InternalServerError", 500))
     with pytest.raises(rc.CircuitOpenError):
         for _ in range(30):
             with pytest.raises(client.exceptions.ClientError):

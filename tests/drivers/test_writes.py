@@ -16,6 +16,7 @@ from botocore.exceptions import (
 import resilient_cloud as rc
 from resilient_cloud.testing import Reply, ScriptedResponses
 
+from .conftest import is_async
 from .replies import DDB_500, DDB_EMPTY, DDB_THROTTLE
 
 ITEM = {"pk": {"S": "1"}}
@@ -101,7 +102,11 @@ def test_seekable_bodies_are_rewound_before_every_attempt(make_client) -> None:
         body = request.body
         bodies.append(body.read() if hasattr(body, "read") else bytes(body or b""))
 
-    client.meta.events.register("before-send", read_body)
+    async def read_async_body(request, **kwargs):  # aiobotocore wraps bodies in async readers
+        body = request.body
+        bodies.append(await body.read() if hasattr(body, "read") else bytes(body or b""))
+
+    client.meta.events.register("before-send", read_async_body if is_async(client) else read_body)
     ScriptedResponses(client, [S3_500, S3_500], then=Reply(200, b""))
     stream = io.BytesIO(b"skip:payload")
     stream.seek(5)  # the upload starts where the caller left the stream

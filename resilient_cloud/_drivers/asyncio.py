@@ -1,0 +1,207 @@
+"""The asyncio driver: does what the call core decides, in the caller's task.
+
+The same core as the sync driver; only the waiting differs. A hedged read
+races its two requests as tasks (the loser is cancelled); the bulkhead is
+waited for on a future that a release from any thread resolves; the
+deadline is an asyncio timeout around the whole call, so an attempt still
+in flight when it passes is cancelled. A cancelled call gives back its
+bulkhead slot, cancels its legs (which hand back their breaker admissions)
+and leaves no task behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from resilient_cloud import hooks as _hooks
+from resilient_cloud._bulkhead import GRANTED, BulkheadState
+from resilient_cloud._clock import Clock
+from resilient_cloud._core.actions import Action, Build, Judged, Leg, Send, Sleep, Stop, WaitForSlot
+from resilient_cloud._core.machine import CallCore
+from resilient_cloud._drivers.common import CallParams, LegTrace
+from resilient_cloud._reporting import publish
+
+AsyncSend = Callable[[str, dict[str, Any]], Awaitable[Any]]
+#: ``await build(index)``: build region ``index``'s client; False when that failed.
+AsyncBuildRoute = Callable[[int], Awaitable[bool]]
+
+
+class AsyncDriver:
+    """Runs the calls of one aiobotocore client."""
+
+    def __init__(
+        self, *, clock: Clock, hooks: tuple[_hooks.Hook, ...], max_hedging: int = 0
+    ) -> None:
+        self._clock = clock
+        self._hooks = hooks
+        self._max_hedging = max_hedging
+        self._hedging = 0
+        # A clock may sleep for asyncio (FakeClock moves its time); the
+        # system clock's is asyncio.sleep.
+        self._sleep: Callable[[float], Awaitable[None]] = getattr(clock, "asleep", asyncio.sleep)
+
+    async def run(
+        self, core: CallCore, params: CallParams, send: AsyncSend, build: AsyncBuildRoute
+    ) -> Any:
+        clock = self._clock
+        deadline_at = core.call.deadline_at
+        try:
+            if deadline_at is None or deadline_at <= clock.monotonic():
+                stop = await self._drive(core, params, send, build)  # refused at once if past
+            else:
+                stop = await asyncio.wait_for(
+                    self._drive(core, params, send, build), deadline_at - clock.monotonic()
+                )
+        except asyncio.TimeoutError:
+            if core.finished:
+                raise  # the call's own error, not our deadline
+            stop = core.deadline_passed(clock.monotonic())
+        except BaseException as error:  # cancelled (or interrupted) mid-call
+            if not core.finished:
+                core.cancelled(clock.monotonic(), error)
+            self._publish(core.take_events())
+            raise
+        self._publish(core.take_events())
+        if stop.error is not None:
+            raise stop.error
+        return stop.result
+
+    async def _drive(
+        self, core: CallCore, params: CallParams, send: AsyncSend, build: AsyncBuildRoute
+    ) -> Stop:
+        clock = self._clock
+        held: BulkheadState | None = None
+        try:
+            action: Action = core.begin(clock.monotonic())
+            while not isinstance(action, Stop):
+                self._publish(core.take_events())
+                if isinstance(action, Send):
+                    action = await self._send(core, action, params, send, build)
+                elif isinstance(action, Sleep):
+                    await self._sleep(action.seconds)
+                    action = core.slept(clock.monotonic())
+                elif isinstance(action, Build):
+                    action = core.built(action.index, await build(action.index), clock.monotonic())
+                elif isinstance(action, WaitForSlot):
+                    if await acquire(action.bulkhead, action.max_wait):
+                        held = action.bulkhead
+                        action = core.admitted(clock.monotonic())
+                    else:
+                        action = core.refused_by_bulkhead(clock.monotonic())
+            return action
+        finally:
+            if held is not None:
+                held.release()
+
+    async def _send(
+        self, core: CallCore, action: Send, params: CallParams, send: AsyncSend,
+        build: AsyncBuildRoute,
+    ) -> Action:
+        if action.hedge_after is not None and self._hedging < self._max_hedging:
+            self._hedging += 1
+            try:
+                return await self._hedged(core, action, params, send, build)
+            finally:
+                self._hedging -= 1
+        if action.rewind:
+            params.rewind()
+        return core.settle(await self._leg(core, action.leg, params, send), self._clock.monotonic())
+
+    async def _leg(self, core: CallCore, leg: Leg, params: CallParams, send: AsyncSend) -> Judged:
+        self._publish(core.leg_started(leg))
+        clock = self._clock
+        call = core.call
+        result: Any = None
+        error: BaseException | None = None
+        with LegTrace(call.idempotency_tokens) as trace:
+            started = clock.monotonic()
+            try:
+                result = await (leg.route.send or send)(
+                    call.operation.name, params.for_attempt(call.idempotency_tokens)
+                )
+            except asyncio.CancelledError:
+                core.abandon(leg, clock.monotonic())
+                raise
+            except BaseException as caught:
+                error = caught
+        judged = core.judge(leg, result, error, trace, started, clock.monotonic())
+        self._publish(judged.events)
+        return judged
+
+    async def _hedged(
+        self, core: CallCore, action: Send, params: CallParams, send: AsyncSend,
+        build: AsyncBuildRoute,
+    ) -> Action:
+        """The first attempt of a read, raced against a hedge if it has not
+        answered after ``hedge_after``; the first success wins and the other
+        leg is cancelled."""
+        clock = self._clock
+        legs = [asyncio.ensure_future(self._leg(core, action.leg, params, send))]
+        try:
+            done, _ = await asyncio.wait(legs, timeout=action.hedge_after)
+            if not done:
+                hedge = core.hedge_due(clock.monotonic())
+                while isinstance(hedge, Build):
+                    hedge = core.built(hedge.index, await build(hedge.index), clock.monotonic())
+                self._publish(core.take_events())
+                if hedge is not None:
+                    legs.append(asyncio.ensure_future(self._leg(core, hedge.leg, params, send)))
+                    judged, hedge_won = await _race(legs[0], legs[1])
+                    return core.raced(judged, hedge_won, clock.monotonic())
+            return core.settle(await legs[0], clock.monotonic())
+        finally:
+            await _cancel(legs)
+
+    def _publish(self, events: list[Any] | tuple[Any, ...]) -> None:
+        if events:
+            publish(self._hooks, events)
+
+
+async def _race(primary: asyncio.Future[Judged], hedge: asyncio.Future[Judged]) -> tuple[Judged, bool]:
+    """The first successful leg (and whether it is the hedge), else the primary."""
+    pending = {primary, hedge}
+    winner = None
+    while pending and winner is None:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        winner = next((leg for leg in done if leg.result().error is None), None)
+    if winner is None:
+        await primary
+    return (winner or primary).result(), winner is hedge
+
+
+async def _cancel(legs: list[asyncio.Future[Judged]]) -> None:
+    """Cancel the legs still running and wait until they have handed back
+    what they hold; none is left behind, none leaves an unread exception."""
+    for leg in legs:
+        leg.cancel()
+    await asyncio.gather(*legs, return_exceptions=True)
+
+
+async def acquire(bulkhead: BulkheadState, max_wait: float) -> bool:
+    """Take a slot from a task, waiting up to ``max_wait`` seconds without
+    blocking the loop; False when refused. A release on any thread wakes it."""
+    loop = asyncio.get_running_loop()
+    handed_over: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        loop.call_soon_threadsafe(_resolve, handed_over)
+
+    answer = bulkhead.try_acquire(max_wait > 0, wake)
+    if isinstance(answer, str):
+        return answer == GRANTED
+    try:
+        await asyncio.wait_for(asyncio.shield(handed_over), max_wait)
+        return True
+    except asyncio.TimeoutError:
+        return not answer.cancel()
+    except BaseException:
+        if not answer.cancel():
+            bulkhead.release()  # handed over as we were cancelled: give it back
+        raise
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
