@@ -10,7 +10,6 @@ import pytest
 
 from resilient_cloud import Safety
 from resilient_cloud._botocore.operations import describe, operation_facts
-from resilient_cloud._safety_table import parse
 from resilient_cloud._safety import (
     CURATED,
     IDEMPOTENT_PUT_PREFIXES,
@@ -19,6 +18,7 @@ from resilient_cloud._safety import (
     classify,
     classify_with_rule,
 )
+from resilient_cloud._safety_table import parse
 
 SESSION = botocore.session.get_session()
 TABLE = Path(__file__).resolve().parents[2] / "tests" / "data" / "operation_safety.tsv"
