@@ -215,3 +215,26 @@ def test_aiobotocore_client_base_is_what_we_check() -> None:
 
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(".")[:2])
+
+
+def test_a_client_used_before_being_prepared_is_watched_on_its_existing_connector(moto_url: str) -> None:
+    from resilient_cloud._aiobotocore.watch import WatchedConnectorMixin
+    from resilient_cloud._outcome import CURRENT_TRACE, AttemptTrace
+
+    async def main() -> AttemptTrace:
+        async with aio_client(moto_url) as ddb:
+            await ddb.list_tables()  # builds aiobotocore's aiohttp session and connector
+            prepare_unwrapped_async(ddb, None, REQUESTER, SYSTEM_CLOCK)
+            (aiohttp_session,) = ddb._endpoint.http_session._sessions.values()
+            assert isinstance(aiohttp_session.connector, WatchedConnectorMixin)
+            trace = AttemptTrace()
+            token = CURRENT_TRACE.set(trace)
+            try:
+                await ddb.list_tables()
+            finally:
+                CURRENT_TRACE.reset(token)
+            return trace
+
+    trace = asyncio.run(main())
+    assert (trace.connecting, trace.writing) == (True, True)
+    assert trace.exchange is not None and trace.exchange.caught_exception is None
