@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,9 +38,10 @@ from resilient_cloud.hooks import (
     RegionSwitched,
     RetryScheduled,
 )
-from resilient_cloud.testing import FakeClock, Reply
+from resilient_cloud.testing import FakeClock, Reply, ScriptedResponses
 
 from ..recording import Events
+from .conftest import SyncView
 from .replies import DDB_500, DDB_EMPTY, DDB_ITEM, DDB_THROTTLE, DDB_VALIDATION
 
 EAST, WEST, EU = "us-east-1", "us-west-2", "eu-west-1"
@@ -51,14 +52,6 @@ SERVER_ERROR = "server-error (InternalServerError)"
 #: A script item: an answer, an exception raised as the transport would, or
 #: a function of the request returning one of those (to act mid-request).
 Item = Reply | BaseException | Callable[[Any], "Reply | BaseException"]
-
-
-class _RawBody:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **kwargs: Any) -> Iterable[bytes]:
-        yield self._body
 
 
 class RegionScripts:
@@ -75,8 +68,9 @@ class RegionScripts:
         #: Custom endpoints' host names and their regions.
         self.hosts: dict[str, str] = {}
 
-    def install(self, session: rc.Session) -> None:
-        session.events.register("before-send", self._answer)
+    def install(self, session: Any, asynchronous: bool = False) -> None:
+        self._asynchronous = asynchronous
+        session.register("before-send", self._answer)
 
     def script(self, region: str, items: Iterable[Item] = (), *, then: Item | None = None) -> None:
         """Answer ``region``'s next requests with ``items``, then ``then``."""
@@ -99,7 +93,7 @@ class RegionScripts:
             item = item(request)  # outside the lock: it may make a call
         if isinstance(item, BaseException):
             raise item
-        return AWSResponse(request.url, item.status, dict(item.headers), _RawBody(item.body))
+        return ScriptedResponses.response(self._asynchronous, request.url, item)
 
 
 @pytest.fixture
@@ -113,11 +107,16 @@ def hooks() -> Events:
 
 
 @pytest.fixture
-def make_client(clock: FakeClock, hooks: Events, scripts: RegionScripts) -> Callable[..., Any]:
+def make_client(
+    clock: FakeClock, hooks: Events, scripts: RegionScripts, api: str,
+    request: pytest.FixtureRequest,
+) -> Iterator[Callable[..., Any]]:
     """``make_client(fallback_regions=(WEST,), client_args=None, **policy_fields)``:
-    a DynamoDB client in us-east-1, made by an ``rc.Session`` with
-    ``client_args`` passed to ``session.client``, whose requests (in every
-    region) the scripts answer."""
+    a DynamoDB client in us-east-1, made by an ``rc.Session`` (``rc.aio.Session``
+    for the async API) with ``client_args`` passed to ``session.client``
+    (``create_client``), whose requests (in every region) the scripts answer."""
+    exits: list[Callable[[], None]] = []
+    loop = request.getfixturevalue("loop") if api == "async" else None
 
     def make(
         fallback_regions: Iterable[str] = (WEST,), client_args: Mapping[str, Any] | None = None,
@@ -126,13 +125,27 @@ def make_client(clock: FakeClock, hooks: Events, scripts: RegionScripts) -> Call
         policy_fields.setdefault("clock", clock)
         policy_fields.setdefault("random", random.Random(7))
         policy_fields.setdefault("hooks", (hooks,))
-        session = rc.Session(region_name=EAST, policy=rc.Policy(**policy_fields))
-        scripts.install(session)
-        return session.client(
-            "dynamodb", fallback_regions=fallback_regions, **(client_args or {})
-        )
+        policy = rc.Policy(**policy_fields)
+        if loop is None:
+            session = rc.Session(region_name=EAST, policy=policy)
+            scripts.install(session._session)
+            return session.client(
+                "dynamodb", fallback_regions=fallback_regions, **(client_args or {})
+            )
+        import resilient_cloud.aio
 
-    return make
+        aio_session = resilient_cloud.aio.Session(policy=policy)
+        scripts.install(aio_session, asynchronous=True)
+        creator = aio_session.create_client(
+            "dynamodb", region_name=EAST, fallback_regions=fallback_regions, **(client_args or {})
+        )
+        client = loop.run_until_complete(creator.__aenter__())
+        exits.append(lambda: loop.run_until_complete(creator.__aexit__(None, None, None)))
+        return SyncView(client, loop)
+
+    yield make
+    for exit_client in reversed(exits):
+        exit_client()
 
 
 def get(client: Any) -> Any:
@@ -461,6 +474,7 @@ def test_a_failover_skips_a_region_whose_breaker_is_open(make_client, scripts, c
     assert not any(clock.sleeps)
 
 
+@pytest.mark.sync_only("makes a second call from inside the first call's request")
 def test_a_breaker_refusing_the_attempt_moves_it_without_counting(
     make_client, scripts, clock, hooks
 ) -> None:
@@ -591,6 +605,7 @@ def test_a_primary_that_fails_right_after_a_return_keeps_calls_away_longer(
 # -- hedged reads -----------------------------------------------------------------
 
 
+@pytest.mark.sync_only("holds requests open on threading events; tests/aio hedges with tasks")
 def test_a_slow_read_is_hedged_to_the_fallback_and_the_hedge_wins(make_client, scripts, hooks) -> None:
     release = threading.Event()
     both_ended = threading.Event()
@@ -629,6 +644,7 @@ def test_a_fast_read_is_not_hedged(make_client, scripts, hooks) -> None:
     assert health_of(EAST).hedging.fired == 0
 
 
+@pytest.mark.sync_only("holds requests open on threading events; tests/aio hedges with tasks")
 def test_writes_are_never_hedged(make_client, scripts, hooks) -> None:
     # A hedged first attempt runs in the hedge pool's threads; a write runs
     # in the caller's, so it cannot be raced.
@@ -648,6 +664,7 @@ def test_writes_are_never_hedged(make_client, scripts, hooks) -> None:
     assert hooks.of(HedgeFired) == []
 
 
+@pytest.mark.sync_only("makes calls from inside another call's request")
 def test_a_call_refused_by_every_region_fails_fast_instead_of_cycling(
     make_client, scripts, clock, hooks
 ) -> None:
@@ -775,6 +792,7 @@ def hedge_counted(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     return counted
 
 
+@pytest.mark.sync_only("holds requests open on threading events; tests/aio hedges with tasks")
 def test_a_hedge_the_budget_cannot_pay_for_is_refused(
     make_client, scripts, hooks, hedge_counted
 ) -> None:
@@ -794,6 +812,7 @@ def test_a_hedge_the_budget_cannot_pay_for_is_refused(
     assert (hedging.fired, hedging.won, hedging.refused) == (0, 0, 1)
 
 
+@pytest.mark.sync_only("holds requests open on threading events; tests/aio hedges with tasks")
 def test_a_hedge_the_breaker_refuses_is_counted_as_refused(
     make_client, scripts, clock, hooks, hedge_counted
 ) -> None:
