@@ -146,8 +146,10 @@ CURRENT_TRACE: contextvars.ContextVar[AttemptTrace | None] = contextvars.Context
     "resilient_cloud_attempt_trace", default=None
 )
 
-# botocore errors raised only before a request is written: the name did not
-# resolve, the connection was refused or timed out, the proxy refused.
+# botocore errors raised before a request is written: the name did not
+# resolve, the connection was refused or timed out, the proxy refused. Unless
+# the trace saw writing start: aiobotocore raises EndpointConnectionError for
+# any aiohttp ClientConnectionError, a reset after writing included.
 _BEFORE_WRITING = (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError)
 # Transport errors that can come before or after writing (SSLError; a reset
 # or a timeout during the TLS handshake, which urllib3 reports as
@@ -180,7 +182,9 @@ def classify(
         return AttemptOutcome(
             "throttled", name, retryable=True, throttled=True, may_have_reached_service=False
         )
-    if isinstance(error, _BEFORE_WRITING) or (isinstance(error, _TRANSPORT) and trace.wrote_nothing):
+    if (isinstance(error, _BEFORE_WRITING) and not trace.writing) or (
+        isinstance(error, _TRANSPORT) and trace.wrote_nothing
+    ):
         return AttemptOutcome(
             "connection-failed", name, retryable=True, may_have_reached_service=False
         )

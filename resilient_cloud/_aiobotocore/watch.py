@@ -90,7 +90,8 @@ watched_connector_class = SubclassCache(WatchedConnectorMixin)
 
 
 class WatchedSessionMixin:
-    """An ``AIOHTTPSession`` whose connectors are watched.
+    """An ``AIOHTTPSession`` whose connectors are watched, and whose aiohttp
+    sessions make no retries of their own.
 
     aiobotocore builds one aiohttp ``ClientSession`` per proxy URL, lazily,
     from ``AIOHTTPSession._create_connector(proxy_url)`` (in ``_get_session``).
@@ -100,6 +101,16 @@ class WatchedSessionMixin:
         connector = await super()._create_connector(proxy_url)  # type: ignore[misc]
         connector.__class__ = watched_connector_class(type(connector))
         return connector
+
+    async def _get_session(self, proxy_url: Any) -> Any:
+        session = await super()._get_session(proxy_url)  # type: ignore[misc]
+        # aiohttp resends a GET, PUT or DELETE once after a reset or a
+        # disconnect (ClientSession._request, RFC 9112 9.3.1.1): a retry
+        # below ours, uncounted by budget and breaker, and a second send
+        # of a PUT our call core may judge unsafe to repeat. botocore's
+        # urllib3 makes no such retry either.
+        session._retry_connection = False
+        return session
 
 
 watched_session_class = SubclassCache(WatchedSessionMixin)
@@ -117,6 +128,7 @@ def watch_attempts(client: Any) -> bool:
     # Built before we were installed: AIOHTTPSession._sessions is
     # {proxy_url: ClientSession}, None once the client has exited.
     for aiohttp_session in list((http_session._sessions or {}).values()):
+        aiohttp_session._retry_connection = False
         connector = aiohttp_session.connector
         if connector is not None:
             connector.__class__ = watched_connector_class(type(connector))

@@ -238,3 +238,22 @@ def test_a_client_used_before_being_prepared_is_watched_on_its_existing_connecto
     trace = asyncio.run(main())
     assert (trace.connecting, trace.writing) == (True, True)
     assert trace.exchange is not None and trace.exchange.caught_exception is None
+
+
+def test_aiohttp_makes_no_retry_below_ours(moto_url: str) -> None:
+    """aiohttp resends idempotent methods once after a reset on its own;
+    prepared clients' aiohttp sessions, built before or after, do not."""
+
+    async def main() -> list[bool]:
+        async with aio_client(moto_url) as before, aio_client(moto_url) as after:
+            await before.list_tables()  # its aiohttp session exists before we prepare it
+            for client in (before, after):
+                prepare_unwrapped_async(client, None, REQUESTER, SYSTEM_CLOCK)
+            await after.list_tables()
+            return [
+                aiohttp_session._retry_connection
+                for client in (before, after)
+                for aiohttp_session in client._endpoint.http_session._sessions.values()
+            ]
+
+    assert asyncio.run(main()) == [False, False]

@@ -8,9 +8,7 @@ sockets on 127.0.0.1.
 
 ``EndpointConnectionError`` is raised by aiobotocore for any
 ``aiohttp.ClientConnectionError``, including a reset after the request was
-written; ``classify`` takes it as "not sent" whatever the trace says. Those
-cases are marked xfail (strict) until ``classify`` asks the trace for it too:
-``isinstance(error, _BEFORE_WRITING) and not trace.writing``.
+written; ``classify`` asks the trace whether writing had started.
 """
 
 from __future__ import annotations
@@ -43,12 +41,6 @@ from resilient_cloud._outcome import CURRENT_TRACE, AttemptOutcome, AttemptTrace
 from tests.integration.wire import LoopbackServer, fail_handshake, read_request
 
 from .helpers import GET_ITEM, REQUESTER, aio_client
-
-NEEDS_CLASSIFY_CHANGE = pytest.mark.xfail(
-    strict=True,
-    reason="_outcome.classify treats EndpointConnectionError as not sent even when the trace "
-    "says the request was being written; aiobotocore raises it for a reset after writing",
-)
 
 
 async def attempt(client: Any) -> tuple[BaseException | None, AttemptTrace, AttemptOutcome]:
@@ -124,7 +116,6 @@ AFTER_CONNECT: dict[str, tuple[Callable[[], BaseException], type[Exception], str
         EndpointConnectionError, "connection-closed",
     ),
 }
-RAISED_AS_ENDPOINT_CONNECTION_ERROR = {"reset-after-request", "write-on-closed-transport", "body-write-failed"}
 
 
 def _fed_through_send(make_error: Callable[[], BaseException], in_connect: bool) -> tuple[BaseException, AttemptTrace, AttemptOutcome]:
@@ -167,8 +158,7 @@ def test_failures_inside_connect_are_not_sent(case: str) -> None:
 @pytest.mark.parametrize(
     "case",
     [
-        pytest.param(case, marks=NEEDS_CLASSIFY_CHANGE if case in RAISED_AS_ENDPOINT_CONNECTION_ERROR else ())
-        for case in sorted(AFTER_CONNECT)
+        case for case in sorted(AFTER_CONNECT)
     ],
 )
 def test_failures_after_connect_may_have_been_sent(case: str) -> None:
@@ -176,14 +166,6 @@ def test_failures_after_connect_may_have_been_sent(case: str) -> None:
     error, _trace, outcome = _fed_through_send(make_error, in_connect=False)
     assert type(error) is botocore_error
     assert (outcome.kind, outcome.may_have_reached_service) == (kind, True)
-
-
-@pytest.mark.parametrize("case", sorted(RAISED_AS_ENDPOINT_CONNECTION_ERROR))
-def test_what_classify_says_today_of_a_reset_after_writing(case: str) -> None:
-    """The gap the xfails above name, stated as it is (remove with the fix)."""
-    error, _trace, outcome = _fed_through_send(AFTER_CONNECT[case][0], in_connect=False)
-    assert isinstance(error, EndpointConnectionError)
-    assert outcome.may_have_reached_service is False
 
 
 def test_cancellation_passes_through_as_an_interruption() -> None:
@@ -302,7 +284,6 @@ def test_server_closing_after_reading_may_have_applied_it() -> None:
     assert (outcome.kind, outcome.may_have_reached_service) == ("connection-closed", True)
 
 
-@NEEDS_CLASSIFY_CHANGE
 def test_reset_after_reading_may_have_applied_it() -> None:
     server = _serve(_read_then(_reset))
     try:

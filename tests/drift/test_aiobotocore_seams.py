@@ -86,3 +86,12 @@ def test_an_aio_client_has_the_seams_we_reach_for() -> None:
             assert unique_id not in handlers
 
     asyncio.run(main())
+
+
+def test_aiohttp_retries_persistent_connections_only_while_its_flag_is_set() -> None:
+    # _aiobotocore/watch.py turns aiohttp's own resend off by this flag.
+    import aiohttp.client
+
+    assert "self._retry_connection: bool = True" in inspect.getsource(aiohttp.ClientSession.__init__)
+    request = inspect.getsource(aiohttp.client.ClientSession._request)
+    assert "self._retry_connection and method in IDEMPOTENT_METHODS" in request

@@ -50,9 +50,15 @@ def _judge(case: tuple[Exception, AttemptTrace]) -> tuple[Any, ...]:
 NOT_SENT = ("connection-failed", False, True, True, True)
 BROKEN_AFTER_WRITING = ("connection-closed", True, True, True, True)
 CASES = {
-    # Failed before any byte was written, whatever our connection class saw.
+    # Failed before any byte was written.
     "dns or refused": (_transport(EndpointConnectionError(endpoint_url=URL)), NOT_SENT),
     "connect timeout": (_transport(ConnectTimeoutError(endpoint_url=URL)), NOT_SENT),
+    # ...unless writing had started: aiobotocore raises EndpointConnectionError
+    # for every aiohttp ClientConnectionError, a reset after writing included.
+    "reset after writing, named refused": (
+        _transport(EndpointConnectionError(endpoint_url=URL), connecting=True, writing=True),
+        BROKEN_AFTER_WRITING,
+    ),
     "proxy connect": (_transport(ProxyConnectionError(proxy_url="http://proxy")), NOT_SENT),
     # TLS: where it failed decides.
     "tls handshake": (_transport(SSLError(endpoint_url=URL, error="x"), connecting=True), NOT_SENT),
