@@ -1,0 +1,245 @@
+"""What only the asyncio driver does: hedge legs as tasks, cancellation, the
+deadline as an asyncio timeout, a bulkhead shared with sync clients, and
+aiobotocore's paginators and waiters through the pipeline.
+
+Requests are answered by async ``before-send`` handlers (aiobotocore awaits
+them), so a request can be held open on an ``asyncio.Event`` without
+blocking the loop. Every loop runs in debug mode and fails the test on an
+unretrieved task exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+import resilient_cloud as rc
+import resilient_cloud.aio
+from resilient_cloud import hooks
+from resilient_cloud.testing import FakeClock, Reply, ScriptedResponses
+
+KEY = {"pk": {"S": "1"}}
+ITEM = Reply(200, json.dumps({"Item": KEY}).encode())
+TABLE = Reply(200, json.dumps({"Table": {"TableName": "t", "TableStatus": "ACTIVE"}}).encode())
+
+
+def run(main: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``main()`` on a debug-mode loop; fail on anything it reports or leaves."""
+    reported: list[str] = []
+
+    async def checked() -> Any:
+        loop = asyncio.get_running_loop()
+        loop.slow_callback_duration = 1.0
+        loop.set_exception_handler(lambda _loop, context: reported.append(context["message"]))
+        result = await main()
+        left = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        assert left == [], f"tasks left behind: {left}"
+        return result
+
+    result = asyncio.run(checked(), debug=True)
+    assert reported == [], f"the loop reported: {reported}"
+    return result
+
+
+class Held:
+    """Answers requests per region: held open until released, or at once."""
+
+    def __init__(self, hold: set[str]) -> None:
+        self.hold = hold
+        self.release = asyncio.Event()
+        self.started: list[str] = []
+        self.cancelled = 0
+
+    async def answer(self, request: Any, **kwargs: Any) -> Any:
+        region = (urlsplit(request.url).hostname or "").split(".")[1]
+        self.started.append(region)
+        if region in self.hold:
+            try:
+                await self.release.wait()
+            except asyncio.CancelledError:
+                self.cancelled += 1
+                raise
+        return ScriptedResponses.response(True, request.url, ITEM)
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Yield to the loop until ``condition()``; fail (not hang) after ``timeout``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "not within the timeout"
+        await asyncio.sleep(0.001)
+
+
+def policy(**fields: Any) -> rc.Policy:
+    fields.setdefault("random", random.Random(3))
+    return rc.Policy(**fields)
+
+
+def test_a_hedge_to_the_fallback_wins_and_the_slow_leg_is_cancelled() -> None:
+    events: list[Any] = []
+
+    async def main() -> Held:
+        held = Held(hold={"us-east-1"})
+        session = resilient_cloud.aio.Session(
+            policy=policy(hedge=rc.Hedge(delay=0.01), hooks=(events.append,))
+        )
+        session.register("before-send", held.answer)
+        async with session.create_client(
+            "dynamodb", region_name="us-east-1", fallback_regions=["us-west-2"]
+        ) as ddb:
+            response = await ddb.get_item(TableName="t", Key=KEY)
+            assert response["Item"] == KEY
+        return held
+
+    held = run(main)
+    assert held.started == ["us-east-1", "us-west-2"]
+    assert held.cancelled == 1  # the primary leg, still waiting, was cancelled
+    [ended] = [e for e in events if isinstance(e, hooks.HedgeEnded)]
+    assert ended.hedge_won
+    [home] = [h for h in rc.health() if h.endpoint.region == "us-east-1"]
+    assert home.hedging is not None and (home.hedging.fired, home.hedging.won) == (1, 1)
+    # The cancelled leg handed its breaker admission back: nothing counted against us-east-1.
+    assert home.breaker is not None and home.breaker.failures_in_window == 0
+
+
+def test_a_thousand_cancelled_calls_leave_no_slot_task_or_hedge_behind() -> None:
+    async def main() -> tuple[Any, Any, int]:
+        held = Held(hold={"us-east-1", "us-west-2"})
+        session = resilient_cloud.aio.Session(policy=policy(
+            hedge=rc.Hedge(delay=0.001, max_concurrent=32),
+            bulkhead=rc.Bulkhead(max_concurrent=100, max_queue=1000, max_wait=30.0),
+            budget=None,  # every hedge may go
+        ))
+        session.register("before-send", held.answer)
+        async with session.create_client(
+            "dynamodb", region_name="us-east-1", fallback_regions=["us-west-2"]
+        ) as ddb:
+            calls = [asyncio.ensure_future(ddb.get_item(TableName="t", Key=KEY)) for _ in range(1000)]
+            await eventually(lambda: len(held.started) == 100 + 32)  # 100 admitted, 32 hedged
+            assert rc.health()[0].bulkhead.waiting == 900
+            for call in calls:
+                call.cancel()
+            results = await asyncio.gather(*calls, return_exceptions=True)
+            assert all(isinstance(result, asyncio.CancelledError) for result in results)
+            runtime = rc._botocore.client.runtime_of(ddb)
+            hedging = runtime._async_driver._hedging
+        [home] = [h for h in rc.health() if h.endpoint.region == "us-east-1"]
+        return home.bulkhead, home.breaker, hedging
+
+    bulkhead, breaker, hedging = run(main)
+    assert (bulkhead.in_use, bulkhead.waiting) == (0, 0)
+    assert hedging == 0
+    assert breaker.attempts_in_window == 0  # every admission handed back, none judged
+
+
+def test_the_deadline_cancels_an_attempt_in_flight() -> None:
+    events: list[Any] = []
+
+    async def main() -> Held:
+        held = Held(hold={"us-east-1"})
+        session = resilient_cloud.aio.Session(policy=policy(deadline=0.05, hooks=(events.append,)))
+        session.register("before-send", held.answer)
+        async with session.create_client("dynamodb", region_name="us-east-1") as ddb:
+            with pytest.raises(rc.DeadlineExceededError, match="in flight"):
+                await ddb.get_item(TableName="t", Key=KEY)
+        return held
+
+    held = run(main)
+    assert held.cancelled == 1
+    [ended] = [e for e in events if isinstance(e, hooks.CallEnded)]
+    assert (ended.succeeded, ended.reason) == (False, rc.StopReason.DEADLINE)
+
+
+def test_a_cancelled_call_says_it_ended() -> None:
+    events: list[Any] = []
+
+    async def main() -> None:
+        held = Held(hold={"us-east-1"})
+        session = resilient_cloud.aio.Session(policy=policy(hooks=(events.append,)))
+        session.register("before-send", held.answer)
+        async with session.create_client("dynamodb", region_name="us-east-1") as ddb:
+            call = asyncio.ensure_future(ddb.get_item(TableName="t", Key=KEY))
+            await eventually(lambda: held.started != [])
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+
+    run(main)
+    [ended] = [e for e in events if isinstance(e, hooks.CallEnded)]
+    assert (ended.succeeded, ended.attempts) == (False, 1)
+
+
+def test_sync_and_async_clients_of_one_endpoint_share_the_bulkhead_and_breaker() -> None:
+    shared = policy(bulkhead=rc.Bulkhead(max_concurrent=1, max_queue=1, max_wait=10.0))
+    sync_client = rc.Session(region_name="us-east-1", policy=shared).client("dynamodb")
+    in_sync_request = threading.Event()
+    finish_sync = threading.Event()
+
+    def hold_sync(request: Any, **kwargs: Any) -> Any:
+        in_sync_request.set()
+        assert finish_sync.wait(10)
+        return ScriptedResponses.response(False, request.url, ITEM)
+
+    sync_client.meta.events.register("before-send", hold_sync)
+    caller = threading.Thread(target=lambda: sync_client.get_item(TableName="t", Key=KEY))
+    caller.start()
+    assert in_sync_request.wait(10)  # the sync call holds the one slot
+
+    async def main() -> list[Any]:
+        session = resilient_cloud.aio.Session(policy=shared)
+        async with session.create_client("dynamodb", region_name="us-east-1") as ddb:
+            ScriptedResponses(ddb, [], then=ITEM)
+            waiting = asyncio.ensure_future(ddb.get_item(TableName="t", Key=KEY))
+            await eventually(lambda: rc.health()[0].bulkhead.waiting == 1)  # behind the sync call
+            threading.Timer(0.05, finish_sync.set).start()  # a release from another thread
+            response = await waiting
+        return [response, rc.health()]
+
+    response, health = run(main)
+    caller.join(10)
+    assert response["Item"] == KEY
+    [endpoint] = health
+    assert endpoint.bulkhead is not None and endpoint.bulkhead.in_use == 0
+    assert endpoint.breaker is not None and endpoint.breaker.attempts_in_window == 2  # one each
+
+
+def test_paginators_waiters_and_modeled_errors_go_through_the_pipeline() -> None:
+    events: list[Any] = []
+    clock = FakeClock()
+    not_found = Reply(400, json.dumps({
+        "__type": "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException", "message": "no",
+    }).encode())
+    pages = [
+        Reply(200, json.dumps({"TableNames": ["aaa"], "LastEvaluatedTableName": "aaa"}).encode()),
+        Reply(200, json.dumps({"TableNames": ["bbb"]}).encode()),
+    ]
+
+    async def main() -> list[str]:
+        session = resilient_cloud.aio.Session(policy=policy(clock=clock, hooks=(events.append,)))
+        async with session.create_client("dynamodb", region_name="us-east-1") as ddb:
+            script = ScriptedResponses(ddb, [*pages, not_found, TABLE, not_found])
+            names = [
+                name
+                async for page in ddb.get_paginator("list_tables").paginate()
+                for name in page["TableNames"]
+            ]
+            await ddb.get_waiter("table_exists").wait(  # not found, then active
+                TableName="t", WaiterConfig={"Delay": 0}
+            )
+            with pytest.raises(ddb.exceptions.ResourceNotFoundException):
+                await ddb.describe_table(TableName="gone")
+            assert script.operations == [
+                "ListTables", "ListTables", "DescribeTable", "DescribeTable", "DescribeTable",
+            ]
+        return names
+
+    assert run(main) == ["aaa", "bbb"]
+    ended = [e for e in events if isinstance(e, hooks.CallEnded)]
+    assert len(ended) == 5 and all(e.attempts == 1 for e in ended)  # a 4xx is not retried
