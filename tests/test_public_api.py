@@ -20,6 +20,14 @@ def test_all_names_import_and_show_the_public_module() -> None:
             assert obj.__module__ in ("resilient_cloud", "resilient_cloud.errors"), name
 
 
+def test_the_asyncio_api_shows_its_public_module() -> None:
+    aio = __import__("pytest").importorskip("resilient_cloud.aio", reason="needs the aio extra")
+    assert aio.__all__ == sorted(aio.__all__) == ["DnsResolver", "Session", "get_session", "wrap"]
+    for name in aio.__all__:
+        assert getattr(aio, name).__module__ == "resilient_cloud.aio", name
+    assert issubclass(aio.Session, __import__("aiobotocore.session").session.AioSession)
+
+
 def test_all_is_sorted() -> None:
     assert rc.__all__ == sorted(rc.__all__)
 

@@ -26,3 +26,8 @@ from resilient_cloud.aio._session import Session, get_session
 from resilient_cloud.aio._wrap import wrap
 
 __all__ = ["DnsResolver", "Session", "get_session", "wrap"]
+
+# Shown (reprs, docs, tracebacks) where users import them from.
+for _obj in (DnsResolver, Session, get_session, wrap):
+    _obj.__module__ = __name__
+del _obj
