@@ -491,6 +491,16 @@ class Policy:
         problems.raise_if_any()
 
 
+def policy_or_default(policy: Any, default: Policy | None = None) -> Policy:
+    """``policy``, or ``default`` (else the defaults) when it is None; a
+    TypeError naming the argument for anything that is not a Policy."""
+    if policy is None:
+        return default if default is not None else Policy()
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a resilient_cloud.Policy, not {type(policy).__name__}")
+    return policy
+
+
 def _check_instance(problems: Problems, name: str, value: Any, cls: type) -> None:
     if value is not None and not isinstance(value, cls):
         problems.wrong_type(name, f"a {cls.__name__} or None", value)

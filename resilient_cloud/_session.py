@@ -11,7 +11,7 @@ import boto3.session
 from resilient_cloud._botocore.client import runtime_of
 from resilient_cloud._botocore.fallback import session_factory
 from resilient_cloud._health import EndpointHealth, health
-from resilient_cloud._options import Policy
+from resilient_cloud._options import Policy, policy_or_default
 from resilient_cloud._wrap import _install, wrap
 
 
@@ -25,10 +25,8 @@ class Session(boto3.session.Session):
     """
 
     def __init__(self, *args: Any, policy: Policy | None = None, **kwargs: Any) -> None:
-        if policy is not None and not isinstance(policy, Policy):
-            raise TypeError(f"policy must be a resilient_cloud.Policy, not {type(policy).__name__}")
+        self.policy = policy_or_default(policy)
         super().__init__(*args, **kwargs)
-        self.policy = policy if policy is not None else Policy()
         # The runtimes of this session's clients, for health(); they go
         # with their clients.
         self._runtimes: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -55,7 +53,7 @@ class Session(boto3.session.Session):
                 for another region).
         """
         client = super().client(service_name, *args, **kwargs)
-        policy = policy if policy is not None else self.policy
+        policy = policy_or_default(policy, self.policy)
         _install(
             client, policy, fallback_regions, endpoint_urls,
             lambda _client: session_factory(self, service_name, args, kwargs),

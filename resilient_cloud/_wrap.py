@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from resilient_cloud._botocore.client import check_sync_client, install
 from resilient_cloud._botocore.fallback import ClientFactory, check_endpoint_urls, clone_factory
 from resilient_cloud._botocore.regions import validate_fallback_regions
-from resilient_cloud._options import Policy
+from resilient_cloud._options import Policy, policy_or_default
 from resilient_cloud._runtime import ClientRuntime
 from resilient_cloud._switch import is_disabled
 
@@ -49,10 +49,7 @@ def _install(
     factory: Callable[[Any], ClientFactory],
 ) -> T:
     """``wrap``, with fallback clients made by ``factory(botocore_client)``."""
-    if policy is None:
-        policy = Policy()
-    elif not isinstance(policy, Policy):
-        raise TypeError(f"policy must be a resilient_cloud.Policy, not {type(policy).__name__}")
+    policy = policy_or_default(policy)
     botocore_client: Any = client
     if not hasattr(client, "_make_api_call") and hasattr(getattr(client, "meta", None), "client"):
         botocore_client = client.meta.client  # type: ignore[attr-defined]

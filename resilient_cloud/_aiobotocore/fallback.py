@@ -18,11 +18,12 @@ import contextlib
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiobotocore.credentials import AioCredentialResolver
 from aiobotocore.session import AioSession
 from botocore.credentials import CredentialProvider
+
+from resilient_cloud._botocore.fallback import clone_arguments
 
 #: ``(region, endpoint_url or None) -> async context manager of an aiobotocore client``
 AsyncClientFactory = Callable[[str, "str | None"], contextlib.AbstractAsyncContextManager[Any]]
@@ -72,25 +73,18 @@ class _SameCredentials(CredentialProvider):
 
 def clone_factory(client: Any) -> AsyncClientFactory:
     """Fallback clients rebuilt from an aiobotocore client whose session is
-    unknown (``rc.aio`` wrapping a client it did not create): its
-    credentials, config (``AioConfig``, ``connector_args`` included), TLS
-    verification and scheme. Event handlers registered on the client itself
-    are not copied."""
-    service_name = client.meta.service_model.service_name
-    credentials = client._request_signer._credentials  # botocore RequestSigner, as for sync clients
-    config = client.meta.config
-    verify = client._endpoint.http_session._verify  # AIOHTTPSession (and HttpxSession) keep it here
-    use_ssl = urlsplit(client.meta.endpoint_url).scheme != "http"
+    unknown (``rc.aio.wrap``): its credentials, config (``AioConfig``,
+    ``connector_args`` included), TLS verification and scheme, as
+    :func:`~resilient_cloud._botocore.fallback.clone_arguments` reads them.
+    Event handlers registered on the client itself are not copied."""
+    credentials, arguments = clone_arguments(client)
 
     def make(region: str, endpoint_url: str | None) -> contextlib.AbstractAsyncContextManager[Any]:
         session = AioSession()
         session.register_component(
             "credential_provider", AioCredentialResolver([_SameCredentials(credentials)])
         )
-        return session.create_client(
-            service_name, region_name=region, config=config, verify=verify,
-            use_ssl=use_ssl, endpoint_url=endpoint_url,
-        )
+        return session.create_client(region_name=region, endpoint_url=endpoint_url, **arguments)
 
     return make
 

@@ -116,25 +116,32 @@ class _SameCredentials(CredentialProvider):
         return self._credentials
 
 
+def clone_arguments(client: Any) -> tuple[Any, dict[str, Any]]:
+    """What a client rebuilt for another region takes from ``client`` (a
+    botocore or aiobotocore client): its credentials object, and
+    ``create_client``'s arguments but the region and endpoint (its service,
+    config, TLS verification and scheme)."""
+    return client._request_signer._credentials, {
+        "service_name": client.meta.service_model.service_name,
+        "config": client.meta.config,
+        # URLLib3Session, AIOHTTPSession and HttpxSession all keep it here.
+        "verify": client._endpoint.http_session._verify,
+        "use_ssl": urlsplit(client.meta.endpoint_url).scheme != "http",
+    }
+
+
 def clone_factory(client: Any) -> ClientFactory:
     """Fallback clients rebuilt from a client whose session is unknown
-    (``rc.wrap``): its credentials, config, TLS verification and scheme.
-    Event handlers registered on the client itself are not copied."""
-    service_name = client.meta.service_model.service_name
-    credentials = client._request_signer._credentials
-    config = client.meta.config
-    verify = client._endpoint.http_session._verify
-    use_ssl = urlsplit(client.meta.endpoint_url).scheme != "http"
+    (``rc.wrap``): see :func:`clone_arguments`. Event handlers registered
+    on the client itself are not copied."""
+    credentials, arguments = clone_arguments(client)
 
     def make(region: str, endpoint_url: str | None) -> Any:
         session = botocore.session.Session()
         session.register_component(
             "credential_provider", CredentialResolver([_SameCredentials(credentials)])
         )
-        return session.create_client(
-            service_name, region_name=region, config=config, verify=verify,
-            use_ssl=use_ssl, endpoint_url=endpoint_url,
-        )
+        return session.create_client(region_name=region, endpoint_url=endpoint_url, **arguments)
 
     return make
 

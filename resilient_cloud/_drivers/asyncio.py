@@ -20,7 +20,7 @@ from resilient_cloud._bulkhead import GRANTED, BulkheadState
 from resilient_cloud._clock import Clock
 from resilient_cloud._core.actions import Action, Build, Judged, Leg, Send, Sleep, Stop, WaitForSlot
 from resilient_cloud._core.machine import CallCore
-from resilient_cloud._drivers.common import CallParams, LegTrace
+from resilient_cloud._drivers.common import CallParams, LegRun
 from resilient_cloud._reporting import publish
 
 AsyncSend = Callable[[str, dict[str, Any]], Awaitable[Any]]
@@ -110,25 +110,16 @@ class AsyncDriver:
         return core.settle(await self._leg(core, action.leg, params, send), self._clock.monotonic())
 
     async def _leg(self, core: CallCore, leg: Leg, params: CallParams, send: AsyncSend) -> Judged:
-        self._publish(core.leg_started(leg))
-        clock = self._clock
-        call = core.call
-        result: Any = None
-        error: BaseException | None = None
-        with LegTrace(call.idempotency_tokens) as trace:
-            started = clock.monotonic()
+        with LegRun(core, leg, params, self._clock, self._publish) as run:
             try:
-                result = await (leg.route.send or send)(
-                    call.operation.name, params.for_attempt(call.idempotency_tokens)
-                )
+                run.result = await (leg.route.send or send)(*run.request)
             except asyncio.CancelledError:
-                core.abandon(leg, clock.monotonic())
+                core.abandon(leg, self._clock.monotonic())
                 raise
-            except BaseException as caught:
-                error = caught
-        judged = core.judge(leg, result, error, trace, started, clock.monotonic())
-        self._publish(judged.events)
-        return judged
+            except BaseException as error:
+                run.error = error
+        assert run.judged is not None
+        return run.judged
 
     async def _hedged(
         self, core: CallCore, action: Send, params: CallParams, send: AsyncSend,

@@ -1,12 +1,17 @@
 """What both drivers do the same way: one call's parameters, and one leg's
-bookkeeping around the request (the attempt's trace, the core's verdict)."""
+bookkeeping around its request (the attempt's trace, the core's verdict)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from resilient_cloud._outcome import CURRENT_TRACE, AttemptTrace
+
+if TYPE_CHECKING:
+    from resilient_cloud._clock import Clock
+    from resilient_cloud._core.actions import Judged, Leg
+    from resilient_cloud._core.machine import CallCore
 
 
 class CallParams:
@@ -51,21 +56,52 @@ class CallParams:
         return attempt
 
 
-class LegTrace:
-    """Watches one leg's request: ``with LegTrace(tokens) as trace:`` around
-    the send makes the connection seams and event handlers write into it."""
+class LegRun:
+    """One leg's bookkeeping around its request, the same for both drivers::
 
-    __slots__ = ("trace", "_token")
+        with LegRun(core, leg, params, clock, publish) as run:
+            try:
+                run.result = send(*run.request)     # awaited by the async driver
+            except BaseException as error:
+                run.error = error
+        judged = run.judged
 
-    def __init__(self, tokens: dict[str, str]) -> None:
-        self.trace = AttemptTrace(tokens=tokens)
+    On entry: the leg's events are published and a fresh attempt trace is
+    set in the context (our connection seams and botocore's event handlers
+    write into it); on exit: the core judges what the leg got, and the
+    events of that are published.
+    """
 
-    def __enter__(self) -> AttemptTrace:
-        self._token = CURRENT_TRACE.set(self.trace)
-        return self.trace
+    __slots__ = ("result", "error", "judged", "request", "_core", "_leg", "_clock", "_publish",
+                 "_trace", "_token", "_started")
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __init__(
+        self, core: CallCore, leg: Leg, params: CallParams, clock: Clock,
+        publish: Callable[[Any], None],
+    ) -> None:
+        call = core.call
+        self._core, self._leg, self._clock, self._publish = core, leg, clock, publish
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.judged: Judged | None = None
+        #: ``(operation_name, params)`` to send.
+        self.request = (call.operation.name, params.for_attempt(call.idempotency_tokens))
+        self._trace = AttemptTrace(tokens=call.idempotency_tokens)
+
+    def __enter__(self) -> LegRun:
+        self._publish(self._core.leg_started(self._leg))
+        self._token = CURRENT_TRACE.set(self._trace)
+        self._started = self._clock.monotonic()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         CURRENT_TRACE.reset(self._token)
+        if exc_type is not None:
+            return  # cancelled: the driver abandons the leg
+        self.judged = self._core.judge(
+            self._leg, self.result, self.error, self._trace, self._started, self._clock.monotonic()
+        )
+        self._publish(self.judged.events)
 
 
 def _start_position(stream: Any) -> int | None:

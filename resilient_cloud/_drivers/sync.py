@@ -18,7 +18,7 @@ from resilient_cloud._bulkhead import BulkheadState, acquire_blocking
 from resilient_cloud._clock import Clock
 from resilient_cloud._core.actions import Action, Build, Judged, Leg, Send, Sleep, Stop, WaitForSlot
 from resilient_cloud._core.machine import CallCore
-from resilient_cloud._drivers.common import CallParams, LegTrace
+from resilient_cloud._drivers.common import CallParams, LegRun
 from resilient_cloud._hedging import HedgePool
 from resilient_cloud._reporting import publish
 
@@ -82,22 +82,13 @@ class SyncDriver:
     def _leg(self, core: CallCore, leg: Leg, params: CallParams, send: Send_) -> Judged:
         """Send one request and have the core judge it (hedge legs: on a
         worker thread)."""
-        self._publish(core.leg_started(leg))
-        clock = self._clock
-        call = core.call
-        result: Any = None
-        error: BaseException | None = None
-        with LegTrace(call.idempotency_tokens) as trace:
-            started = clock.monotonic()
+        with LegRun(core, leg, params, self._clock, self._publish) as run:
             try:
-                result = (leg.route.send or send)(
-                    call.operation.name, params.for_attempt(call.idempotency_tokens)
-                )
-            except BaseException as caught:
-                error = caught
-        judged = core.judge(leg, result, error, trace, started, clock.monotonic())
-        self._publish(judged.events)
-        return judged
+                run.result = (leg.route.send or send)(*run.request)
+            except BaseException as error:
+                run.error = error
+        assert run.judged is not None
+        return run.judged
 
     def _hedged(
         self, core: CallCore, action: Send, params: CallParams, send: Send_, build: BuildRoute

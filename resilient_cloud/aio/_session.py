@@ -12,7 +12,7 @@ from resilient_cloud._aiobotocore.fallback import session_factory
 from resilient_cloud._aiobotocore.session import ResilientClientCreatorContext
 from resilient_cloud._botocore.client import runtime_of
 from resilient_cloud._health import EndpointHealth, health
-from resilient_cloud._options import Policy
+from resilient_cloud._options import Policy, policy_or_default
 from resilient_cloud.aio._wrap import install
 
 
@@ -33,10 +33,8 @@ class Session(AioSession):
     """
 
     def __init__(self, *args: Any, policy: Policy | None = None, **kwargs: Any) -> None:
-        if policy is not None and not isinstance(policy, Policy):
-            raise TypeError(f"policy must be a resilient_cloud.Policy, not {type(policy).__name__}")
+        self.policy = policy_or_default(policy)
         super().__init__(*args, **kwargs)
-        self.policy = policy if policy is not None else Policy()
         self._runtimes: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def create_client(  # type: ignore[override]
@@ -59,9 +57,7 @@ class Session(AioSession):
             endpoint_urls: ``{region: url}``, needed with ``endpoint_url``
                 for every fallback region.
         """
-        if policy is not None and not isinstance(policy, Policy):
-            raise TypeError(f"policy must be a resilient_cloud.Policy, not {type(policy).__name__}")
-        chosen = policy if policy is not None else self.policy
+        chosen = policy_or_default(policy, self.policy)
 
         def on_client(client: Any, arguments: Mapping[str, Any]) -> None:
             install(

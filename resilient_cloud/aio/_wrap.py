@@ -10,7 +10,7 @@ from resilient_cloud._aiobotocore.fallback import clone_factory
 from resilient_cloud._botocore.client import runtime_of
 from resilient_cloud._botocore.fallback import check_endpoint_urls
 from resilient_cloud._botocore.regions import validate_fallback_regions
-from resilient_cloud._options import Policy
+from resilient_cloud._options import Policy, policy_or_default
 from resilient_cloud._runtime import ClientRuntime
 from resilient_cloud._switch import is_disabled
 
@@ -46,10 +46,7 @@ def install(
     factory: Any,
 ) -> T:
     """``wrap``, with fallback clients made by ``factory(client)``."""
-    if policy is None:
-        policy = Policy()
-    elif not isinstance(policy, Policy):
-        raise TypeError(f"policy must be a resilient_cloud.Policy, not {type(policy).__name__}")
+    policy = policy_or_default(policy)
     check_async_client(client)
     regions = validate_fallback_regions(client, fallback_regions)
     urls = check_endpoint_urls(client, regions, endpoint_urls)
