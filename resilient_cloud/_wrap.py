@@ -49,17 +49,34 @@ def _install(
     factory: Callable[[Any], ClientFactory],
 ) -> T:
     """``wrap``, with fallback clients made by ``factory(botocore_client)``."""
-    policy = policy_or_default(policy)
     botocore_client: Any = client
     if not hasattr(client, "_make_api_call") and hasattr(getattr(client, "meta", None), "client"):
         botocore_client = client.meta.client  # type: ignore[attr-defined]
     check_sync_client(botocore_client)
-    regions = validate_fallback_regions(botocore_client, fallback_regions)
-    urls = check_endpoint_urls(botocore_client, regions, endpoint_urls)
-    if is_disabled():
-        return client
-    runtime = ClientRuntime(
-        botocore_client, policy, regions, factory(botocore_client) if regions else None, urls
-    )
-    install(botocore_client, runtime)
+    runtime = build_runtime(botocore_client, policy, fallback_regions, endpoint_urls, factory)
+    if runtime is not None:
+        install(botocore_client, runtime)
     return client
+
+
+def build_runtime(
+    client: Any,
+    policy: Policy | None,
+    fallback_regions: Iterable[str] | None,
+    endpoint_urls: Mapping[str, str] | None,
+    factory: Callable[[Any], Any],
+    *,
+    asynchronous: bool = False,
+) -> ClientRuntime | None:
+    """The runtime for a client already checked to be of the right kind:
+    ``policy``, ``fallback_regions`` and ``endpoint_urls`` are checked now
+    (errors name them); None when resilient_cloud is switched off."""
+    policy = policy_or_default(policy)
+    regions = validate_fallback_regions(client, fallback_regions)
+    urls = check_endpoint_urls(client, regions, endpoint_urls)
+    if is_disabled():
+        return None
+    return ClientRuntime(
+        client, policy, regions, factory(client) if regions else None, urls,
+        asynchronous=asynchronous,
+    )

@@ -8,11 +8,8 @@ from typing import Any, TypeVar
 from resilient_cloud._aiobotocore.client import check_async_client, install_async
 from resilient_cloud._aiobotocore.fallback import clone_factory
 from resilient_cloud._botocore.client import runtime_of
-from resilient_cloud._botocore.fallback import check_endpoint_urls
-from resilient_cloud._botocore.regions import validate_fallback_regions
-from resilient_cloud._options import Policy, policy_or_default
-from resilient_cloud._runtime import ClientRuntime
-from resilient_cloud._switch import is_disabled
+from resilient_cloud._options import Policy
+from resilient_cloud._wrap import build_runtime
 
 T = TypeVar("T")
 
@@ -46,15 +43,12 @@ def install(
     factory: Any,
 ) -> T:
     """``wrap``, with fallback clients made by ``factory(client)``."""
-    policy = policy_or_default(policy)
     check_async_client(client)
-    regions = validate_fallback_regions(client, fallback_regions)
-    urls = check_endpoint_urls(client, regions, endpoint_urls)
-    if is_disabled():
-        return client
-    runtime = ClientRuntime(
-        client, policy, regions, factory(client) if regions else None, urls, asynchronous=True
+    runtime = build_runtime(
+        client, policy, fallback_regions, endpoint_urls, factory, asynchronous=True
     )
+    if runtime is None:
+        return client
     earlier = runtime_of(client)
     if earlier is not None:
         runtime.retire(earlier)  # its fallback clients close with the client
