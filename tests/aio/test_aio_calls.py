@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import threading
 from collections.abc import Awaitable, Callable
@@ -30,9 +31,24 @@ ITEM = Reply(200, json.dumps({"Item": KEY}).encode())
 TABLE = Reply(200, json.dumps({"Table": {"TableName": "t", "TableStatus": "ACTIVE"}}).encode())
 
 
+class _Reported(logging.Handler):
+    """What asyncio's debug mode logs (a slow callback, a never-retrieved
+    task exception, a coroutine never awaited), kept to fail the test."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def run(main: Callable[[], Awaitable[Any]]) -> Any:
     """Run ``main()`` on a debug-mode loop; fail on anything it reports or leaves."""
     reported: list[str] = []
+    logged = _Reported()
+    asyncio_logger = logging.getLogger("asyncio")
+    asyncio_logger.addHandler(logged)
 
     async def checked() -> Any:
         loop = asyncio.get_running_loop()
@@ -43,8 +59,12 @@ def run(main: Callable[[], Awaitable[Any]]) -> Any:
         assert left == [], f"tasks left behind: {left}"
         return result
 
-    result = asyncio.run(checked(), debug=True)
+    try:
+        result = asyncio.run(checked(), debug=True)
+    finally:
+        asyncio_logger.removeHandler(logged)
     assert reported == [], f"the loop reported: {reported}"
+    assert logged.messages == [], f"asyncio logged: {logged.messages}"
     return result
 
 
@@ -243,3 +263,23 @@ def test_paginators_waiters_and_modeled_errors_go_through_the_pipeline() -> None
     assert run(main) == ["aaa", "bbb"]
     ended = [e for e in events if isinstance(e, hooks.CallEnded)]
     assert len(ended) == 5 and all(e.attempts == 1 for e in ended)  # a 4xx is not retried
+
+
+def test_the_harness_fails_on_what_debug_mode_reports() -> None:
+    import time
+
+    async def blocks_the_loop() -> None:
+        time.sleep(1.05)  # longer than slow_callback_duration
+
+    async def leaves_an_exception_unretrieved() -> None:
+        async def fails() -> None:
+            raise RuntimeError("nobody looks")
+
+        task = asyncio.ensure_future(fails())
+        await asyncio.sleep(0.01)
+        del task
+
+    with pytest.raises(AssertionError, match="asyncio logged"):
+        run(blocks_the_loop)
+    with pytest.raises(AssertionError, match="never retrieved"):
+        run(leaves_an_exception_unretrieved)
