@@ -27,7 +27,8 @@ faults in the client's resolver (``cloud.set_dns(region, "nxdomain" |
 "empty" | "timeout" | "address", ...)``).
 
 Every AWS response carries an ``x-fakecloud-region`` header
-(:data:`REGION_HEADER`) naming the region whose server answered: botocore
+(:data:`REGION_HEADER`) naming the region whose server answered (and
+:data:`DELAY_HEADER` on an answer it delayed): botocore
 passes it on in ``ResponseMetadata["HTTPHeaders"]``, so a caller can see
 which region served a call that failed over.
 
@@ -57,7 +58,7 @@ from typing import IO
 
 from resilient_cloud.fakecloud._control import CONNECTIONS, RemoteCloud, check_regions
 from resilient_cloud.fakecloud._dns import DNS_MODES
-from resilient_cloud.fakecloud._faults import ERROR_KINDS, REGION_HEADER, ErrorKind, Faults
+from resilient_cloud.fakecloud._faults import DELAY_HEADER, ERROR_KINDS, REGION_HEADER, ErrorKind, Faults
 from resilient_cloud.fakecloud._tcp import TCP_MODES
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "ErrorKind",
     "FakeCloud",
     "Faults",
+    "DELAY_HEADER",
     "REGION_HEADER",
     "RemoteCloud",
     "TCP_MODES",

@@ -53,6 +53,8 @@ FIRST_ON_CONNECTION = "fakecloud.first_on_connection"
 # to callers in ResponseMetadata.HTTPHeaders), so a benchmark can tell which
 # region served a call that may have failed over.
 REGION_HEADER = "x-fakecloud-region"
+#: On an answer the server delayed (injected latency): the seconds added.
+DELAY_HEADER = "x-fakecloud-delay"
 
 
 @dataclass(frozen=True)
@@ -510,9 +512,11 @@ class FaultMiddleware:
                 environ, start_response, service, decision.error_kind, decision.error_kind
             )
 
+        delayed: Headers = [(DELAY_HEADER, f"{decision.latency:g}")] if decision.latency else []
+
         def counting_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
             self.stats.answered("ok", int(status.split(" ", 1)[0]))
-            return start_response(status, [*headers, *self._extra_headers], exc_info)
+            return start_response(status, [*headers, *self._extra_headers, *delayed], exc_info)
 
         return self._app(environ, counting_start_response)
 

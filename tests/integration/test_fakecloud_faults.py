@@ -27,6 +27,7 @@ from botocore.exceptions import (
 )
 
 from resilient_cloud.fakecloud import (
+    DELAY_HEADER,
     DNS_MODES,
     REGION_HEADER,
     TCP_MODES,
@@ -639,11 +640,17 @@ def test_slow_tail_on_a_real_server_is_seeded_and_counted(
     cloud.reset_stats()
 
     def timings(n: int) -> list[bool]:
+        """Which of ``n`` requests the server delayed (by its header, not by
+        a wall-clock threshold a loaded machine could cross)."""
         slow = []
         for _ in range(n):
             started = time.monotonic()
-            ddb.list_tables()
-            slow.append(time.monotonic() - started >= 0.2)
+            headers = ddb.list_tables()["ResponseMetadata"]["HTTPHeaders"]
+            delayed = DELAY_HEADER in headers
+            if delayed:
+                assert headers[DELAY_HEADER] == "0.2"
+                assert time.monotonic() - started >= 0.2  # a lower bound: load only adds
+            slow.append(delayed)
         return slow
 
     cloud.set_faults("us-east-1", Faults(latency=0.2, latency_rate=0.25, seed=5), service="dynamodb")
