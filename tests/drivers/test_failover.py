@@ -358,6 +358,17 @@ def test_an_opted_in_write_follows_the_sticky_switch(make_client, scripts) -> No
     assert scripts.sent[-1] == (WEST, "PutItem")
 
 
+def test_an_opted_in_write_is_never_the_probe_of_the_primary(make_client, scripts, clock) -> None:
+    """A write probing a still-failing primary could not fail over again (it
+    may have been applied): the probe is left to the next read."""
+    client = make_client(failover=rc.Failover(writes={"PutItem"}, stick_for=5.0))
+    switch_to_west(client, scripts)
+    clock.advance(5.0)  # a probe is due
+    put(client)
+    get(client)
+    assert scripts.sent[-2:] == [(WEST, "PutItem"), (EAST, "GetItem")]
+
+
 # -- budget, attempts and deadline ----------------------------------------------
 
 
