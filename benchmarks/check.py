@@ -4,6 +4,7 @@
     python benchmarks/check.py breakers   [--seed 1] [--quick]   # issue 5
     python benchmarks/check.py dns        [--seed 1] [--quick]   # issue 6
     python benchmarks/check.py regions    [--seed 1] [--quick]   # issue 7
+    python benchmarks/check.py aio        [--seed 1] [--quick]   # issue 13 (rc.aio)
     python benchmarks/check.py breakers --from benchmarks/full-run.json
 
 Runs the target's scenarios for its subjects on one seed (the same runner
@@ -271,6 +272,112 @@ def regions(rows: Rows) -> list[Check]:
     return checks
 
 
+AIO_PLAIN, AIO = "aiobotocore", "resilient-aio"
+
+
+def _also(rows: Rows, scenario: str, subject: str, show: Callable[[dict[str, Any]], str]) -> str:
+    """``subject``'s figure on ``scenario`` for reference, when the run has it."""
+    row = rows.get((scenario, subject))
+    return "" if row is None else f"; {subject} {show(row)}"
+
+
+def _aio_region_outage(name: str, rows: Rows) -> list[Check]:
+    resilient, plain = rows[(name, AIO)], rows[(name, AIO_PLAIN)]
+    in_window, first = resilient["window_success_ratio"], resilient["first_success_after_fault"]
+    return [
+        (
+            f"{name}: resilient-aio reads in the fault window succeed >= 99.9%",
+            in_window is not None and in_window >= 0.999,
+            f"{_percent(in_window)} of {resilient['window_calls']} "
+            f"({_percent(resilient['fallback_served'])} of all successes served by {FALLBACK}; "
+            f"p99 in fault {resilient['window_p99']:.3f}s; plain aiobotocore "
+            f"{_percent(plain['window_success_ratio'])}, "
+            f"{_percent(plain['window_success_during_fault'])} during the fault"
+            + _also(rows, name, "resilient", lambda r: _percent(r["window_success_ratio"])) + ")",
+        ),
+        (
+            f"{name}: resilient-aio first success after the fault starts <= 1 s",
+            first is not None and first <= 1.0,
+            f"{_seconds(first)} (plain aiobotocore {_seconds(plain['first_success_after_fault'])}"
+            + _also(rows, name, "resilient", lambda r: _seconds(r["first_success_after_fault"]))
+            + ")",
+        ),
+    ]
+
+
+def aio(rows: Rows) -> list[Check]:
+    outage, outage_plain = rows[("outage", AIO)], rows[("outage", AIO_PLAIN)]
+    dns_aio, dns_plain = rows[("dns-empty", AIO)], rows[("dns-empty", AIO_PLAIN)]
+    overhead = rows[("overhead-aio", None)]
+    storm = rows[("cancel-storm", AIO)]
+    left = storm["after"]
+    in_time = dns_aio["window_success_in_time"]
+    checks = [
+        (
+            "outage: resilient-aio requests per call <= 1.1",
+            outage["amplification"] <= 1.1,
+            f"{outage['amplification']:.3f} (plain aiobotocore {_bound(outage_plain)}"
+            f"{outage_plain['amplification']:.2f}"
+            + _also(rows, "outage", "resilient", lambda r: f"{r['amplification']:.3f}") + ")",
+        ),
+        (
+            "outage: resilient-aio median failing call <= 50 ms",
+            outage["p50"] is not None and outage["p50"] <= 0.05,
+            f"{(outage['p50'] or float('nan')) * 1000:.2f} ms (plain aiobotocore "
+            f"{(outage_plain['p50'] or float('nan')):.1f} s"
+            + _also(rows, "outage", "resilient", lambda r: f"{r['p50'] * 1000:.2f} ms") + ")",
+        ),
+        (
+            "dns-empty: resilient-aio calls in the fault window succeed within 1 s >= 99.9%",
+            in_time is not None and in_time >= 0.999,
+            f"{_percent(in_time)} of {dns_aio['window_calls']} (p99 in fault "
+            f"{dns_aio['window_p99']:.3f}s, {_empty_lookups(dns_aio)} empty answers); plain "
+            f"aiobotocore {_percent(dns_plain['window_success_in_time'])} within 1 s, "
+            f"{_percent(dns_plain['window_success_ratio'])} in the end (p99 in fault "
+            f"{dns_plain['window_p99']:.3f}s, {_empty_lookups(dns_plain)} empty answers: aiohttp's "
+            "own 10 s cache)"
+            + _also(rows, "dns-empty", "resilient", lambda r: _percent(r["window_success_in_time"])),
+        ),
+    ]
+    for name in GROUPS["region-outage"]:
+        checks += _aio_region_outage(name, rows)
+    checks += [
+        (
+            "overhead: resilient-aio / plain aiobotocore <= 1.10",
+            overhead["ratio"] <= 1.10,
+            f"{overhead['ratio']:.3f} (median of rounds; {overhead['ratio_min']:.3f}-"
+            f"{overhead['ratio_max']:.3f}; {overhead['plain_us_per_call']:.0f} vs "
+            f"{overhead['resilient_us_per_call']:.0f} us per call)",
+        ),
+        (
+            "cancel-storm: every call is cancelled mid-flight",
+            storm["cancelled"] == storm["calls_planned"] and storm["ended_by_themselves"] == 0,
+            f"{storm['cancelled']} of {storm['calls_planned']} cancelled, "
+            f"{storm['ended_by_themselves']} ended by themselves, "
+            f"{storm['unfinished']} still running {storm.get('grace', 2.0):g} s after their cancellation; "
+            f"{storm['requests_sent']} requests and {storm['hedges_fired']} hedges sent, bulkhead "
+            f"peak {storm['peak_bulkhead_in_use']} in use and {storm['peak_bulkhead_waiting']} queued",
+        ),
+        (
+            "cancel-storm: 0 bulkhead slots held afterwards",
+            left["bulkhead_in_use"] == 0 and left["bulkhead_waiting"] == 0,
+            f"{left['bulkhead_in_use']} in use, {left['bulkhead_waiting']} queued",
+        ),
+        (
+            "cancel-storm: 0 tasks left afterwards",
+            left["tasks"] == 0,
+            f"{left['tasks']}" + (f" (awaiting: {'; '.join(left['where'])})" if left["tasks"] else ""),
+        ),
+        (
+            "cancel-storm: 0 open hedges afterwards",
+            left["hedges_open"] == 0,
+            f"{left['hedges_open']} (connections still held for requests: "
+            f"{left['connections_acquired']})",
+        ),
+    ]
+    return checks
+
+
 TARGETS: dict[str, tuple[Plan, Callable[[Rows], list[Check]]]] = {
     "foundation": (
         [
@@ -290,6 +397,14 @@ TARGETS: dict[str, tuple[Plan, Callable[[Rows], list[Check]]]] = {
             (["slow-tail"], ["standard", "resilient", *HEDGED]),
         ],
         regions,
+    ),
+    # The sync resilient subject runs alongside for reference (not checked).
+    "aio": (
+        [
+            (["outage", "dns-empty", *GROUPS["region-outage"]], [AIO_PLAIN, AIO, "resilient"]),
+            (["overhead-aio", "cancel-storm"], [AIO]),
+        ],
+        aio,
     ),
 }
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from resilient_cloud.bench.scenarios import GROUPS, SCENARIOS, expand
-from resilient_cloud.bench.subjects import DEFAULT_SUBJECTS, SUBJECTS
+from resilient_cloud.bench.subjects import ALL_SUBJECTS, DEFAULT_SUBJECTS
 
 
 def add_parser(commands: Any) -> None:
@@ -25,11 +25,16 @@ def add_parser(commands: Any) -> None:
         help=f"scenarios to run (default: all): {', '.join([*SCENARIOS, *GROUPS])}",
     )
     parser.add_argument(
-        "--subject", action="append", choices=list(SUBJECTS), dest="subjects",
+        "--subject", action="append", choices=list(ALL_SUBJECTS), dest="subjects",
         help=(
             f"a subject to compare (repeatable; default: {', '.join(DEFAULT_SUBJECTS)}; "
-            "slow-tail, which is about hedging, runs standard and the resilient variants)"
+            "slow-tail, which is about hedging, runs standard and the resilient variants; "
+            "aiobotocore and resilient-aio, the asyncio subjects, run when named)"
         ),
+    )
+    parser.add_argument(
+        "--subjects", type=_subject_list, metavar="A,B,...", dest="subject_list",
+        help="subjects as one comma-separated list (added to any --subject)",
     )
     parser.add_argument("--quick", action="store_true", help="fewer calls and shorter caps")
     parser.add_argument("--seed", type=int, default=1, help="seed for faults and jitter (default 1)")
@@ -70,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from resilient_cloud.bench import report, runner
 
     scenarios = expand(args.scenarios) or list(SCENARIOS)
-    subjects = args.subjects
+    subjects = [*(args.subjects or ()), *(args.subject_list or ())] or None
     runs = sum(
         1 if SCENARIOS[name].offline else len(runner.subjects_for(SCENARIOS[name], subjects))
         for name in scenarios
@@ -114,3 +119,13 @@ def _positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
     return value
+
+
+def _subject_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ALL_SUBJECTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown subject(s) {', '.join(unknown) or text!r}; known: {', '.join(ALL_SUBJECTS)}"
+        )
+    return names

@@ -1,12 +1,19 @@
 """Offering load: closed loop (a few callers, as fast as answers come) or open
-loop (calls arrive at a fixed rate whatever happens, as real traffic does)."""
+loop (calls arrive at a fixed rate whatever happens, as real traffic does).
+
+:func:`run_load` calls from threads (sync clients); :func:`run_load_async`
+offers the same load from tasks on one event loop (asyncio clients): the
+same calls in the same order and mix, the same number of concurrent callers
+(``Load.threads`` tasks instead of threads), the same cap.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -189,3 +196,110 @@ def _open_loop(load, kinds, call, started, deadline) -> int:  # type: ignore[no-
             break
     pool.shutdown(wait=False, cancel_futures=True)
     return submitted
+
+
+#: Seconds to wait for calls cancelled at the cap to unwind (their clients'
+#: own cleanup: handing back slots, closing connections).
+CANCEL_GRACE = 5.0
+
+
+async def run_load_async(
+    load: Load,
+    calls: Mapping[str, Callable[[], Awaitable[object]]],
+    tracer: Tracer,
+    cap: float,
+    started: float,
+) -> LoadResult:
+    """:func:`run_load` for asyncio clients: ``load.threads`` concurrent
+    callers are as many tasks on the running loop.
+
+    Closed loop: each task makes the next call as soon as its previous one
+    ends. Open loop: calls are queued at the load's rate (each submitted at
+    its due time, whether a caller is free or not: latency counts the wait,
+    as a thread pool's queue does) and ``load.threads`` tasks take them in
+    order. At the cap the records are taken as they are, and the calls
+    still running are cancelled (threads past the cap are left running
+    until the worker process exits; a task can be stopped at once), so no
+    traffic leaks past the measurement."""
+    records: list[CallRecord] = []
+    deadline = started + cap
+
+    async def call(kind: str, submitted: float) -> None:
+        trace, token = tracer.begin()
+        region = None
+        try:
+            region = served_region(await calls[kind]())
+            ok = True
+        except Exception:
+            ok = False
+        finally:
+            tracer.end(token)
+        end = time.monotonic() - started
+        records.append(
+            CallRecord(kind, submitted, end, ok, trace.sent, region, trace.hedges, trace.hedge_won)
+        )
+
+    kinds = _kinds(load)
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        if load.rate is None:
+            submitted = await _closed_loop_async(load, kinds, call, started, deadline, tasks)
+        else:
+            submitted = await _open_loop_async(load, kinds, call, started, deadline, tasks)
+        elapsed = time.monotonic() - started
+        taken = list(records)  # what finished by the cap; later ends are not counted
+    finally:
+        await _cancel_all(tasks)
+    return LoadResult(taken, submitted, load.planned_calls, elapsed)
+
+
+async def _closed_loop_async(load, kinds, call, started, deadline, tasks):  # type: ignore[no-untyped-def]
+    next_index = 0
+
+    async def caller() -> None:
+        nonlocal next_index
+        while next_index < load.calls and time.monotonic() < deadline:
+            index = next_index
+            next_index += 1
+            await call(kinds(index), time.monotonic() - started)
+
+    tasks += [asyncio.ensure_future(caller()) for _ in range(load.threads)]
+    await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
+    return next_index
+
+
+async def _open_loop_async(load, kinds, call, started, deadline, tasks):  # type: ignore[no-untyped-def]
+    queue: asyncio.Queue[tuple[str, float] | None] = asyncio.Queue()
+
+    async def caller() -> None:
+        while (item := await queue.get()) is not None:
+            await call(*item)
+
+    tasks += [asyncio.ensure_future(caller()) for _ in range(load.threads)]
+    submitted = 0
+    for index in range(load.planned_calls):
+        due = started + index / load.rate
+        if due >= deadline:
+            break
+        now = time.monotonic()
+        if due > now:
+            await asyncio.sleep(due - now)
+        queue.put_nowait((kinds(index), due - started))
+        submitted += 1
+    for _ in tasks:
+        queue.put_nowait(None)  # each caller stops once the queue is drained
+    await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
+    return submitted
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the callers still running and let them unwind, for at most
+    ``CANCEL_GRACE`` seconds."""
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=CANCEL_GRACE)
+    for task in tasks:  # retrieve every outcome: no "exception never retrieved"
+        if task.done() and not task.cancelled():
+            task.exception()

@@ -10,6 +10,9 @@ from resilient_cloud.bench.load import CallRecord
 from resilient_cloud.bench.stats import percentile
 
 BUCKET = 0.5  # seconds per timeline point
+#: A call that succeeded within this many seconds of its submission counts
+#: as served in time ("window_success_in_time": >= 99.9% within 1 s).
+IN_TIME = 1.0
 
 
 def summarize(
@@ -87,6 +90,10 @@ def _window_figures(main: Sequence[CallRecord], window: tuple[float, float]) -> 
         "window_p99": percentile([r.end - r.submitted for r in inside], 99),
         "outside_p99": percentile([r.end - r.submitted for r in outside], 99),
         "window_success_ratio": (sum(r.ok for r in inside) / len(inside)) if inside else None,
+        "window_success_in_time": (
+            sum(r.ok and r.end - r.submitted <= IN_TIME for r in inside) / len(inside)
+            if inside else None
+        ),
         "first_success_after_fault": (
             None if first_success_in_window is None else first_success_in_window - start
         ),

@@ -1,16 +1,22 @@
-"""Per-call cost with no network: plain botocore vs resilient_cloud.
+"""Per-call cost with no network: plain botocore vs resilient_cloud, and
+plain aiobotocore vs ``rc.aio``.
 
 Both clients answer from the same canned response through botocore's
 before-send event, so everything but the HTTP exchange runs. Time is the
 calling thread's CPU time (``time.thread_time``), which other processes on a
 shared machine do not inflate; short rounds alternate between the two
-clients and the figure is the median of the per-round ratios.
+clients and the figure is the median of the per-round ratios. The asyncio
+pair runs on one event loop in this thread, calls awaited one after the
+other: with canned answers nothing waits, so the loop thread's CPU time is
+the calls' cost (the event loop's own share included, alike for both).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from contextlib import AsyncExitStack
 from typing import Any
 
 import boto3
@@ -57,3 +63,51 @@ def measure(calls: int) -> dict[str, Any]:
         "ratio_min": min(ratios),
         "ratio_max": max(ratios),
     }
+
+
+async def _time_calls_async(client: Any, calls: int) -> float:
+    key = {"pk": {"S": "item-1"}}
+    start = time.thread_time()
+    for _ in range(calls):
+        await client.get_item(TableName="bench", Key=key)
+    return time.thread_time() - start
+
+
+async def _measure_aio(calls: int) -> dict[str, Any]:
+    from aiobotocore.session import get_session
+
+    from resilient_cloud import aio
+
+    async with AsyncExitStack() as stack:
+        clients = []
+        for session in (get_session(), aio.Session()):
+            client = await stack.enter_async_context(session.create_client(
+                "dynamodb", region_name="us-east-1",
+                aws_access_key_id="bench", aws_secret_access_key="bench",
+            ))
+            ScriptedResponses(client, [], then=ITEM)
+            clients.append(client)
+        plain, resilient = clients
+        per_round = max(1, calls // ROUNDS)
+        await _time_calls_async(plain, 50), await _time_calls_async(resilient, 50)  # warm caches
+        plain_times, resilient_times = [], []
+        for _ in range(ROUNDS):
+            plain_times.append(await _time_calls_async(plain, per_round))
+            resilient_times.append(await _time_calls_async(resilient, per_round))
+    ratios = [r / p for r, p in zip(resilient_times, plain_times)]
+    return {
+        "plain": "plain aiobotocore",
+        "resilient": "rc.aio",
+        "calls_per_subject": per_round * ROUNDS,
+        "plain_us_per_call": 1e6 * median(plain_times) / per_round,
+        "resilient_us_per_call": 1e6 * median(resilient_times) / per_round,
+        "ratio": median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+    }
+
+
+def measure_aio(calls: int) -> dict[str, Any]:
+    """:func:`measure` for asyncio: plain aiobotocore (botocore's default
+    retry mode) vs ``rc.aio.Session()``'s client (defaults), on a fresh loop."""
+    return asyncio.run(_measure_aio(calls))

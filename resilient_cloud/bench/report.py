@@ -53,6 +53,10 @@ def render(run: dict[str, Any], console: Console) -> None:
         if "ratio" in rows[0]:
             _render_overhead(scenario, rows[0], console)
             continue
+        if "storm" in rows[0]:
+            for row in rows:
+                console.print(f"{scenario}: " + _storm_line(row).replace("**", ""))
+            continue
         subject_rows, probe_rows = _split(rows)
         if subject_rows:
             _render_scenario(scenario, run["scenarios"][scenario], subject_rows, console)
@@ -101,7 +105,8 @@ def _render_overhead(scenario: str, row: dict[str, Any], console: Console) -> No
     table = Table(
         title=f"{scenario}: no network, {row['calls_per_subject']} calls each", title_justify="left"
     )
-    for column in ("plain botocore us/call", "resilient us/call", "ratio (median)", "ratio range"):
+    plain, resilient = row.get("plain", "plain botocore"), row.get("resilient", "resilient")
+    for column in (f"{plain} us/call", f"{resilient} us/call", "ratio (median)", "ratio range"):
         table.add_column(column, justify="right")
     table.add_row(
         f"{row['plain_us_per_call']:.0f}",
@@ -129,9 +134,23 @@ def _probe_line(row: dict[str, Any]) -> str:
 
 
 def _overhead_line(row: dict[str, Any]) -> str:
+    plain, resilient = row.get("plain", "plain botocore"), row.get("resilient", "resilient")
     return (
-        f"resilient / plain botocore per-call cost: **{row['ratio']:.3f}** (median of rounds, "
-        f"{row['ratio_min']:.3f}-{row['ratio_max']:.3f}; {row['calls_per_subject']} calls each)"
+        f"{resilient} / {plain} per-call cost: **{row['ratio']:.3f}** (median of rounds, "
+        f"{row['ratio_min']:.3f}-{row['ratio_max']:.3f}; {row['calls_per_subject']} calls each; "
+        f"{row['plain_us_per_call']:.0f} vs {row['resilient_us_per_call']:.0f} us per call)"
+    )
+
+
+def _storm_line(row: dict[str, Any]) -> str:
+    after = row["after"]
+    return (
+        f"{row['subject']}: {row['cancelled']} of {row['calls_started']} calls cancelled mid-flight "
+        f"({row['ended_by_themselves']} ended by themselves; {row['requests_sent']} requests and "
+        f"{row['hedges_fired']} hedges sent; bulkhead peak {row['peak_bulkhead_in_use']} in use, "
+        f"{row['peak_bulkhead_waiting']} queued); left behind: **{after['bulkhead_in_use']} slots "
+        f"held, {after['bulkhead_waiting']} queued, {after['tasks']} tasks, {after['hedges_open']} "
+        f"open hedges**, {after['connections_acquired']} connections held for requests"
     )
 
 
@@ -144,6 +163,9 @@ def markdown(run: dict[str, Any]) -> str:
         lines.append(f"**{scenario}**: {about['description']}.")
         if "ratio" in rows[0]:
             lines += [_overhead_line(rows[0]), ""]
+            continue
+        if "storm" in rows[0]:
+            lines += [*(_storm_line(row) + "." for row in rows), ""]
             continue
         load = f"{about['calls']} calls" + (
             f" at {about['rate']:g}/s" if about["rate"] else f" from {about['threads']} threads"

@@ -16,7 +16,7 @@ from botocore.config import Config
 
 from resilient_cloud.bench import dnscost, overhead, worker
 from resilient_cloud.bench.scenarios import PRIMARY, SCENARIOS, TABLE, Scenario
-from resilient_cloud.bench.subjects import DEFAULT_SUBJECTS
+from resilient_cloud.bench.subjects import ASYNC_SUBJECTS, DEFAULT_SUBJECTS
 from resilient_cloud.bench.worker import BUCKET, KEY, OBJECT
 from resilient_cloud.fakecloud import REGION_HEADER, FakeCloud
 
@@ -36,11 +36,22 @@ def environment() -> dict[str, Any]:
         "botocore": botocore.__version__,
         "boto3": boto3.__version__,
         "resilient_cloud": resilient_cloud.__version__,
+        **_aio_versions(),
         "python": platform.python_version(),
         "retry_environment": {name: os.environ.get(name) for name in RETRY_ENVIRONMENT},
         "cpus": os.cpu_count(),
         "commit": commit_stamp(),
     }
+
+
+def _aio_versions() -> dict[str, str]:
+    """aiobotocore's and aiohttp's versions, when the ``aio`` extra is installed."""
+    try:
+        import aiobotocore
+        import aiohttp
+    except ImportError:
+        return {}
+    return {"aiobotocore": aiobotocore.__version__, "aiohttp": aiohttp.__version__}
 
 
 #: The library's files, whose changes make a recorded run stale.
@@ -95,10 +106,14 @@ class Clouds:
 
 
 def subjects_for(scenario: Scenario, subjects: Sequence[str] | None) -> list[str]:
-    """The subjects named, or by default the scenario's own (else the defaults)."""
-    if subjects:
-        return list(subjects)
-    return list(scenario.subjects or DEFAULT_SUBJECTS)
+    """The subjects named, or by default the scenario's own (else the defaults).
+
+    The cancellation storm cancels asyncio tasks: it runs the asyncio
+    subjects named, or its own."""
+    chosen = list(subjects or ())
+    if scenario.measurement == "cancel-storm":
+        chosen = [subject for subject in chosen if subject in ASYNC_SUBJECTS]
+    return chosen or list(scenario.subjects or DEFAULT_SUBJECTS)
 
 
 def run(
@@ -118,7 +133,8 @@ def run(
         for scenario in scenarios:
             if scenario.offline:
                 progress(f"{scenario.name}: measuring per-call cost")
-                results.append({"scenario": scenario.name, **overhead.measure(scenario.load.calls)})
+                measure = overhead.measure_aio if scenario.measurement == "overhead-aio" else overhead.measure
+                results.append({"scenario": scenario.name, **measure(scenario.load.calls)})
                 continue
             for subject in subjects_for(scenario, subjects):
                 progress(f"{scenario.name}: {subject}")
@@ -158,6 +174,7 @@ def _describe(scenario: Scenario) -> dict[str, Any]:
         "connection": scenario.connection,
         "timeouts": list(scenario.timeouts),
         "resilient_policy": dict(scenario.resilient_policy),
+        "measurement": scenario.measurement,
     }
 
 

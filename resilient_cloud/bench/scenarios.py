@@ -72,6 +72,11 @@ class Scenario:
     timeouts: tuple[float, float] = (2.0, 10.0)
     #: Measured in-process with canned answers instead of against the cloud.
     offline: bool = False
+    #: A dedicated measurement instead of the load: for offline scenarios
+    #: "overhead" (plain botocore vs resilient) or "overhead-aio" (plain
+    #: aiobotocore vs rc.aio); against the cloud "cancel-storm" (calls
+    #: cancelled mid-flight, then what they left behind).
+    measurement: str | None = None
     #: Policy fields the resilient subjects set for this scenario, as a
     #: user would (e.g. a bulkhead sized for their thread pool); None
     #: switches a field off. The description says so.
@@ -121,6 +126,12 @@ def _fault_window(
 _OUTAGE = {"error_rate": 1.0, "error_kind": "InternalServerError"}
 # 5% of requests 1 s late, drawn from the run's seed on the server.
 _SLOW_TAIL = {"latency": 1.0, "latency_rate": 0.05}
+# The cancellation storm: calls started together per wave, each cancelled
+# within its first _STORM_HOLD seconds; the bulkhead admits fewer than a
+# wave, so some calls are cancelled while queued for a slot.
+_STORM_WAVE = 100
+_STORM_HOLD = 0.3
+_STORM_BULKHEAD = 32
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
@@ -293,6 +304,44 @@ SCENARIOS: dict[str, Scenario] = {
             cap=300.0,
             quick_cap=60.0,
             offline=True,
+            measurement="overhead",
+        ),
+        Scenario(
+            "overhead-aio",
+            "no network: canned answers; per-call cost of rc.aio against plain aiobotocore",
+            load=Load(calls=3000, threads=1),
+            quick_load=Load(calls=1000, threads=1),
+            cap=300.0,
+            quick_cap=60.0,
+            offline=True,
+            measurement="overhead-aio",
+        ),
+        Scenario(
+            "cancel-storm",
+            f"both regions accept connections and never answer; waves of {_STORM_WAVE} concurrent "
+            "reads are each cancelled at a seeded random moment in their first "
+            f"{_STORM_HOLD * 1000:.0f} ms (queued for the bulkhead, in flight, or hedged); then "
+            "the bulkhead slots, tasks and hedges left are counted; resilient-aio sets "
+            f"Bulkhead(max_concurrent={_STORM_BULKHEAD}, max_queue=1000, max_wait=30), "
+            f"Hedge(delay=0.02, max_concurrent=16) and budget=None (every hedge may go)",
+            load=Load(calls=1000, threads=_STORM_WAVE),
+            quick_load=Load(calls=200, threads=_STORM_WAVE),
+            cap=60.0,
+            quick_cap=30.0,
+            regions=(PRIMARY, FALLBACK),
+            steps=tuple(
+                Step(0.0, "tcp", {"mode": "blackhole"}, region=region)
+                for region in (PRIMARY, FALLBACK)
+            ),
+            # Nothing may end by itself while the storm lasts.
+            timeouts=(30.0, 30.0),
+            resilient_policy={
+                "bulkhead": {"max_concurrent": _STORM_BULKHEAD, "max_queue": 1000, "max_wait": 30.0},
+                "hedge": {"delay": 0.02, "max_concurrent": 16},
+                "budget": None,
+            },
+            measurement="cancel-storm",
+            subjects=("resilient-aio",),
         ),
     )
 }

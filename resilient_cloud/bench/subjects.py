@@ -1,11 +1,13 @@
 """The clients compared: plain botocore in each retry mode, a naive tenacity
 wrapper as many users write it, resilient_cloud with its defaults, with its
-retry budget alone (no breaker), and with hedged reads."""
+retry budget alone (no breaker), and with hedged reads; and for asyncio,
+plain aiobotocore and ``rc.aio`` (:data:`ASYNC_SUBJECTS`)."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,13 +153,88 @@ SUBJECTS: dict[str, Callable[[ClientSpec], Any]] = {
     "resilient-hedged-p90": resilient_with({"hedge": {}}),
 }
 
+# -- asyncio subjects ---------------------------------------------------------
+
+
+def _aio_config(spec: ClientSpec, **extra: Any) -> Any:
+    """The same pool size and timeouts as :func:`_config`, for aiobotocore
+    (``max_pool_connections`` is the aiohttp connector's ``limit``)."""
+    from aiobotocore.config import AioConfig
+
+    return AioConfig(
+        max_pool_connections=max(10, spec.pool_size),
+        connect_timeout=spec.connect_timeout,
+        read_timeout=spec.read_timeout,
+        **extra,
+    )
+
+
+def _instrument_aio(session: Any, spec: ClientSpec) -> None:
+    # aiobotocore's emitter calls a plain handler as it is (and awaits a coroutine one).
+    if spec.before_send is not None:
+        session.register("before-send", spec.before_send)
+
+
+async def plain_aio(spec: ClientSpec, stack: AsyncExitStack) -> Any:
+    """Plain aiobotocore as most users make it: ``get_session().create_client``
+    with no retry settings, so botocore's default mode (``legacy`` on botocore
+    1.43, the window aiobotocore 3.x pins: DynamoDB 10 attempts with a fixed
+    50 ms doubling backoff) and aiohttp's own DNS cache (10 s)."""
+    from aiobotocore.session import get_session
+
+    session = get_session()
+    _instrument_aio(session, spec)
+    return await stack.enter_async_context(
+        session.create_client(
+            spec.service, region_name=spec.region, use_ssl=False, config=_aio_config(spec)
+        )
+    )
+
+
+async def resilient_aio(spec: ClientSpec, stack: AsyncExitStack) -> Any:
+    """``rc.aio.Session`` with resilient_cloud's defaults (and the scenario's
+    policy fields), ``fallback_regions`` as the sync subject gets them.
+
+    A scenario that switches our DNS cache off (``{"dns": None}``, so that the
+    primary's failing record is seen and the client must fail over) also
+    switches aiohttp's own 10 s cache off (``use_dns_cache=False``): a sync
+    client with ``dns=None`` looks the name up for every new connection, and
+    this keeps the two alike."""
+    from resilient_cloud import aio
+
+    fields = policy_fields(spec.policy)
+    policy = rc.Policy(random=random.Random(spec.seed), hooks=spec.hooks, **fields)
+    extra = {"connector_args": {"use_dns_cache": False}} if policy.dns is None else {}
+    session = aio.Session(policy=policy)
+    _instrument_aio(session, spec)
+    return await stack.enter_async_context(
+        session.create_client(
+            spec.service,
+            region_name=spec.region,
+            use_ssl=False,
+            config=_aio_config(spec, **extra),
+            fallback_regions=spec.fallback_regions,
+        )
+    )
+
+
+#: asyncio subjects: ``await make(spec, stack)`` makes an entered client
+#: (exited with ``stack``). They need the ``aio`` extra (aiobotocore).
+ASYNC_SUBJECTS: dict[str, Callable[[ClientSpec, AsyncExitStack], Awaitable[Any]]] = {
+    "aiobotocore": plain_aio,
+    "resilient-aio": resilient_aio,
+}
+#: Every subject's name, sync then async.
+ALL_SUBJECTS = (*SUBJECTS, *ASYNC_SUBJECTS)
+
 #: Subjects whose reads are hedged (their hedges are counted).
 HEDGED_SUBJECTS = frozenset(name for name in SUBJECTS if name.startswith("resilient-hedged"))
 #: Subjects built on resilient_cloud (they take hooks and scenario policy fields).
-RESILIENT_SUBJECTS = frozenset({"resilient", "resilient-budget", *HEDGED_SUBJECTS})
+RESILIENT_SUBJECTS = frozenset({"resilient", "resilient-budget", "resilient-aio", *HEDGED_SUBJECTS})
 #: Run when no subject is named, unless a scenario names its own
 #: (``Scenario.subjects``: the hedged ones where hedging is the point).
-#: ``resilient-budget`` runs where a target asks for it (``--subject``).
+#: ``resilient-budget`` runs where a target asks for it (``--subject``), the
+#: asyncio subjects when named (``check.py aio`` runs them).
 DEFAULT_SUBJECTS = tuple(
     name for name in SUBJECTS if name not in HEDGED_SUBJECTS and name != "resilient-budget"
 )

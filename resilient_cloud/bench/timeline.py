@@ -53,6 +53,11 @@ class Timeline(threading.Thread):
         self.applied: list[tuple[float, float]] = []
         self.errors: list[str] = []
 
+    @property
+    def load_started(self) -> float:
+        """The ``time.monotonic()`` at which the load started."""
+        return self._load_started
+
     def requests_seen(self) -> int:
         return sum(self._cloud.stats(region)["requests"] for region in self._regions)
 

@@ -9,10 +9,12 @@ package, which saves most of a second per run.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
 import traceback
+from contextlib import AsyncExitStack
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any
@@ -20,9 +22,10 @@ from typing import Any
 import resilient_cloud as rc
 from resilient_cloud import hooks
 from resilient_cloud.bench import metrics
-from resilient_cloud.bench.load import Tracer, run_load
-from resilient_cloud.bench.scenarios import PRIMARY, SCENARIOS, TABLE
+from resilient_cloud.bench.load import LoadResult, Tracer, run_load, run_load_async
+from resilient_cloud.bench.scenarios import PRIMARY, SCENARIOS, TABLE, Scenario
 from resilient_cloud.bench.subjects import (
+    ASYNC_SUBJECTS,
     HEDGED_SUBJECTS,
     RESILIENT_SUBJECTS,
     SUBJECTS,
@@ -63,11 +66,12 @@ class Switches:
         return round(time.monotonic() - self.started, 3)
 
 
-def _calls(
-    spec: dict[str, Any], scenario: Any, tracer: Tracer, switches: Switches
-) -> dict[str, Any]:
-    subject = spec["subject"]
-    client_spec = ClientSpec(
+def client_spec(
+    spec: dict[str, Any], scenario: Scenario, tracer: Tracer, switches: Switches
+) -> ClientSpec:
+    """What the subject's clients get: the scenario's timeouts, a pool as
+    large as its callers, the run's seed, the fallback regions."""
+    return ClientSpec(
         service="dynamodb",
         region=PRIMARY,
         connect_timeout=scenario.timeouts[0],
@@ -79,14 +83,47 @@ def _calls(
         before_send=tracer.before_send,
         hooks=(tracer.hook, switches),
     )
-    ddb = SUBJECTS[subject](client_spec)
+
+
+def _calls(
+    spec: dict[str, Any], scenario: Any, tracer: Tracer, switches: Switches
+) -> dict[str, Any]:
+    subject = spec["subject"]
+    specs = client_spec(spec, scenario, tracer, switches)
+    ddb = SUBJECTS[subject](specs)
     get_item = operation(ddb, subject, "get_item")
     calls = {"main": lambda: get_item(TableName=TABLE, Key=KEY)}
     if scenario.load.slow_share:
-        s3 = SUBJECTS[subject](replace(client_spec, service="s3", fallback_regions=()))
+        s3 = SUBJECTS[subject](replace(specs, service="s3", fallback_regions=()))
         get_object = operation(s3, subject, "get_object")
         calls["slow"] = lambda: get_object(Bucket=BUCKET, Key=OBJECT)["Body"].read()
     return calls
+
+
+async def _calls_async(
+    spec: dict[str, Any], scenario: Any, tracer: Tracer, switches: Switches, stack: AsyncExitStack
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The asyncio subject's calls (the same operations as :func:`_calls`),
+    and what its client says about itself (its retry mode)."""
+    make = ASYNC_SUBJECTS[spec["subject"]]
+    specs = client_spec(spec, scenario, tracer, switches)
+    ddb = await make(specs, stack)
+
+    async def get_item() -> Any:
+        return await ddb.get_item(TableName=TABLE, Key=KEY)
+
+    calls: dict[str, Any] = {"main": get_item}
+    if scenario.load.slow_share:
+        s3 = await make(replace(specs, service="s3", fallback_regions=()), stack)
+
+        async def get_object() -> Any:
+            answer = await s3.get_object(Bucket=BUCKET, Key=OBJECT)
+            async with answer["Body"] as body:
+                await body.read()
+            return answer
+
+        calls["slow"] = get_object
+    return calls, {"retries": dict(ddb.meta.config.retries or {})}
 
 
 def _health() -> list[dict[str, Any]]:
@@ -115,16 +152,19 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     cloud.resolver().install()
     tracer = Tracer()
     switches = Switches(time.monotonic())
-    calls = _calls(spec, scenario, tracer, switches)
-    for step in scenario.steps:
-        if step.at <= 0:
-            apply(cloud, step, spec["seed"])
-    started = time.monotonic()
-    switches.started = started
-    timeline = Timeline(cloud, scenario.steps, scenario.regions, started, spec["seed"])
-    timeline.start()
-    result = run_load(scenario.load, calls, tracer, scenario.cap, started)
-    timeline.stop()
+    if scenario.measurement == "cancel-storm":
+        from resilient_cloud.bench import storm
+
+        return asyncio.run(storm.measure(spec, scenario, cloud))
+    client: dict[str, Any] = {}
+    if spec["subject"] in ASYNC_SUBJECTS:
+        result, timeline, client = asyncio.run(_load_async(spec, scenario, cloud, tracer, switches))
+    else:
+        calls = _calls(spec, scenario, tracer, switches)
+        _apply_initial(cloud, scenario, spec)
+        timeline = _timeline(cloud, scenario, spec, switches)
+        result = run_load(scenario.load, calls, tracer, scenario.cap, timeline.load_started)
+        timeline.stop()
     fault = timeline.fault_window(scenario.window)
     resilient = spec["subject"] in RESILIENT_SUBJECTS
     return {
@@ -142,7 +182,54 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         "region_switches": switches.regions if resilient else None,
         "breaker_changes": switches.breakers if resilient else None,
         "health": _health() if resilient else None,
+        **({"client": client} if client else {}),
     }
+
+
+def _apply_initial(cloud: Any, scenario: Scenario, spec: dict[str, Any]) -> None:
+    """The steps in force from the start (an outage, a slow tail)."""
+    for step in scenario.steps:
+        if step.at <= 0:
+            apply(cloud, step, spec["seed"])
+
+
+def _timeline(cloud: Any, scenario: Scenario, spec: dict[str, Any], switches: Switches) -> Timeline:
+    """Start the clock of the load and the thread that applies its steps."""
+    started = time.monotonic()
+    switches.started = started
+    timeline = Timeline(cloud, scenario.steps, scenario.regions, started, spec["seed"])
+    timeline.start()
+    return timeline
+
+
+async def _load_async(
+    spec: dict[str, Any], scenario: Scenario, cloud: Any, tracer: Tracer, switches: Switches
+) -> tuple[LoadResult, Timeline, dict[str, Any]]:
+    """The load of an asyncio subject, on this loop: clients entered (and
+    exited after the load), then the same timeline and load as a sync run."""
+    stack = AsyncExitStack()
+    client: dict[str, Any] = {}
+    try:
+        calls, client = await _calls_async(spec, scenario, tracer, switches, stack)
+        _apply_initial(cloud, scenario, spec)
+        timeline = _timeline(cloud, scenario, spec, switches)
+        try:
+            result = await run_load_async(
+                scenario.load, calls, tracer, scenario.cap, timeline.load_started
+            )
+        finally:
+            timeline.stop()
+    finally:
+        # Closing the clients (their fallback clients, connections) is bounded too.
+        try:
+            await asyncio.wait_for(stack.aclose(), CLOSE_TIMEOUT)
+        except asyncio.TimeoutError:
+            client = {**client, "close_timed_out": True}
+    return result, timeline, client
+
+
+#: Seconds an asyncio subject's clients may take to close after the load.
+CLOSE_TIMEOUT = 10.0
 
 
 def child_main(spec: dict[str, Any], environment: dict[str, str], answer: Connection) -> None:

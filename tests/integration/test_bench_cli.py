@@ -126,3 +126,22 @@ def test_region_outage_and_slow_tail_say_which_region_served(tmp_path) -> None:
     assert hedged["hedges_won"] == hedged["served_by"].get("us-west-2", 0)
     assert rows[("slow-tail", "resilient")]["requests_by_region"]["us-west-2"] == 0
     assert "hedges_fired" not in rows[("slow-tail", "resilient")]
+
+
+def test_asyncio_subjects_side_by_side(tmp_path) -> None:
+    """Plain aiobotocore (legacy mode, as botocore 1.43's default) and rc.aio
+    through the same load; the storm leaves its counts."""
+    pytest.importorskip("aiobotocore")
+    rows = run_bench(
+        tmp_path, "region-outage-500", "cancel-storm", "--quick", "--calls", "40",
+        "--subjects", "aiobotocore,resilient-aio",
+    )
+    plain, resilient = rows[("region-outage-500", "aiobotocore")], rows[("region-outage-500", "resilient-aio")]
+    assert plain["client"]["retries"] == {"mode": "legacy"}
+    assert plain["fallback_requests"] == 0 and resilient["fallback_requests"] > 0
+    assert resilient["window_success_ratio"] == 1.0 and resilient["step_errors"] == []
+    assert resilient["attempts_per_finished_call"] >= 1.0 and resilient["region_switches"]
+    storm = rows[("cancel-storm", "resilient-aio")]
+    assert storm["calls_started"] == 40 and storm["cancelled"] + storm["unfinished"] == 40
+    assert set(storm["after"]) >= {"bulkhead_in_use", "tasks", "hedges_open"}
+    assert ("cancel-storm", "aiobotocore") in rows  # asyncio subjects named: both run it

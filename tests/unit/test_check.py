@@ -116,11 +116,56 @@ def regions_rows() -> Rows:
     return rows
 
 
+def aio_rows() -> Rows:
+    rows: Rows = {
+        ("outage", "aiobotocore"): row(amplification=10.0, p50=25.6),
+        ("outage", "resilient-aio"): row(amplification=0.13, p50=0.0001),
+        ("outage", "resilient"): row(amplification=0.13, p50=0.0001),
+        ("dns-empty", "aiobotocore"): row(
+            window_success_in_time=0.2, window_success_ratio=0.9, window_calls=1200,
+            window_p99=30.0, dns_lookups=_lookups(900),
+        ),
+        ("dns-empty", "resilient-aio"): row(
+            window_success_in_time=1.0, window_success_ratio=1.0, window_calls=1200,
+            window_p99=0.014, dns_lookups=_lookups(2),
+        ),
+        ("overhead-aio", None): {
+            "ratio": 1.05, "ratio_min": 0.98, "ratio_max": 1.2,
+            "plain_us_per_call": 750.0, "resilient_us_per_call": 790.0,
+        },
+        ("cancel-storm", "resilient-aio"): row(
+            storm=True, calls_planned=1000, cancelled=1000, ended_by_themselves=0, unfinished=0,
+            requests_sent=600, hedges_fired=150, peak_bulkhead_in_use=32, peak_bulkhead_waiting=70,
+            after={
+                "bulkhead_in_use": 0, "bulkhead_waiting": 0, "tasks": 0, "where": [],
+                "hedges_open": 0, "connections_acquired": 0,
+            },
+        ),
+    }
+    for name in REGION_OUTAGES:
+        rows[(name, "resilient-aio")] = row(
+            window_success_ratio=1.0, window_calls=1200, fallback_served=0.6, window_p99=0.02,
+            first_success_after_fault=0.05,
+        )
+        rows[(name, "aiobotocore")] = row(
+            window_success_ratio=0.95, window_success_during_fault=0.0, first_success_after_fault=30.0,
+        )
+    return rows
+
+
+def storm_left(**fields: Any) -> Edit:
+    def edit(rows: Rows) -> None:
+        rows[("cancel-storm", "resilient-aio")]["after"].update(fields)
+
+    return edit
+
+
 TARGET_ROWS: dict[str, Callable[[], Rows]] = {
     "foundation": foundation_rows,
     "breakers": breakers_rows,
     "dns": dns_rows,
     "regions": regions_rows,
+    "aio": aio_rows,
 }
 
 
@@ -191,6 +236,23 @@ MISSES: list[tuple[str, int, Edit]] = [
     ("regions", 4 * len(REGION_OUTAGES) + 1, setting(("slow-tail", "resilient-hedged"), amplification=1.11)),
     ("regions", 4 * len(REGION_OUTAGES) + 2, setting(("slow-tail", "resilient-hedged-p90"), p99=0.51)),
     ("regions", 4 * len(REGION_OUTAGES) + 3, setting(("slow-tail", "resilient-hedged-p90"), amplification=1.2)),
+    # aio: outage (2), dns-empty (1), two per region outage, overhead, then the storm's four
+    ("aio", 0, setting(("outage", "resilient-aio"), amplification=1.1001)),
+    ("aio", 1, setting(("outage", "resilient-aio"), p50=0.0501)),
+    ("aio", 1, setting(("outage", "resilient-aio"), p50=None)),
+    ("aio", 2, setting(("dns-empty", "resilient-aio"), window_success_in_time=0.9989)),
+    ("aio", 2, setting(("dns-empty", "resilient-aio"), window_success_in_time=None)),
+    ("aio", 3, setting((REGION_OUTAGES[0], "resilient-aio"), window_success_ratio=0.9989)),
+    ("aio", 4, setting((REGION_OUTAGES[0], "resilient-aio"), first_success_after_fault=1.01)),
+    ("aio", 4, setting((REGION_OUTAGES[0], "resilient-aio"), first_success_after_fault=None)),
+    ("aio", 2 + 2 * len(REGION_OUTAGES), setting((REGION_OUTAGES[-1], "resilient-aio"), first_success_after_fault=2.0)),
+    ("aio", 3 + 2 * len(REGION_OUTAGES), setting(("overhead-aio", None), ratio=1.1001)),
+    ("aio", 4 + 2 * len(REGION_OUTAGES), setting(("cancel-storm", "resilient-aio"), cancelled=999, unfinished=1)),
+    ("aio", 4 + 2 * len(REGION_OUTAGES), setting(("cancel-storm", "resilient-aio"), ended_by_themselves=1)),
+    ("aio", 5 + 2 * len(REGION_OUTAGES), storm_left(bulkhead_in_use=1)),
+    ("aio", 5 + 2 * len(REGION_OUTAGES), storm_left(bulkhead_waiting=1)),
+    ("aio", 6 + 2 * len(REGION_OUTAGES), storm_left(tasks=1, where=["_leg:115 > send:309"])),
+    ("aio", 7 + 2 * len(REGION_OUTAGES), storm_left(hedges_open=1)),
 ]
 
 
@@ -221,6 +283,14 @@ AT_THE_BOUND: list[tuple[str, Edit]] = [
     ("regions", setting((REGION_OUTAGES[0], "legacy"), window_success_during_fault=None)),
     ("regions", setting(("slow-tail", "resilient-hedged"), p99=0.5)),
     ("regions", setting(("slow-tail", "resilient-hedged"), amplification=1.09)),
+    ("aio", setting(("outage", "resilient-aio"), amplification=1.1)),
+    ("aio", setting(("outage", "resilient-aio"), p50=0.05)),
+    ("aio", setting(("dns-empty", "resilient-aio"), window_success_in_time=0.999)),
+    ("aio", setting((REGION_OUTAGES[0], "resilient-aio"), window_success_ratio=0.999)),
+    ("aio", setting((REGION_OUTAGES[0], "resilient-aio"), first_success_after_fault=1.0)),
+    ("aio", setting(("overhead-aio", None), ratio=1.10)),
+    # The sync reference rows are shown, never checked.
+    ("aio", lambda rows: rows.pop(("outage", "resilient"))),
 ]
 
 
@@ -388,3 +458,20 @@ def test_main_refuses_a_stale_recording_unless_told(
     assert check.main(["foundation", "--from", str(path), "--allow-stale"]) == 1  # the overhead miss
     out = capsys.readouterr().out
     assert "STALE" in out and out.count("PASS") == 4 and out.count("FAIL") == 1
+
+
+def test_the_aio_target_runs_both_async_subjects_side_by_side() -> None:
+    plan, _ = check.TARGETS["aio"]
+    [(scenarios, subjects), (offline, storm_subjects)] = plan
+    assert {"outage", "dns-empty", *REGION_OUTAGES} == set(scenarios)
+    assert {"aiobotocore", "resilient-aio"} <= set(subjects)
+    assert offline == ["overhead-aio", "cancel-storm"] and storm_subjects == ["resilient-aio"]
+
+
+def test_the_storm_runs_only_asyncio_subjects() -> None:
+    from resilient_cloud.bench.scenarios import SCENARIOS
+
+    storm = SCENARIOS["cancel-storm"]
+    assert runner.subjects_for(storm, ["resilient", "aiobotocore"]) == ["aiobotocore"]
+    assert runner.subjects_for(storm, ["resilient"]) == ["resilient-aio"]
+    assert runner.subjects_for(SCENARIOS["outage"], None) == list(DEFAULT_SUBJECTS)
