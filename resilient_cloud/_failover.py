@@ -135,10 +135,14 @@ class CallRoutes:
     ) -> Switch | None:
         """Tell the router what an attempt in region ``index`` saw."""
         sick = outcome.region_sick
-        switch = self.router.record(now, self.start, index, sick, failure, self._is_open)
+        switch = self.router.record(now, self.start, index, sick, failure, self.open_regions())
         if self.start.probe and index == PRIMARY and sick is not None:
             self.start = Start(self.start.index)  # the probe is answered
         return switch
+
+    def open_regions(self) -> frozenset[int]:
+        """The regions whose breakers are open now (a snapshot for the router)."""
+        return frozenset(index for index in self._order if self._is_open(index))
 
     def hedge_route(self, current: Route) -> Route | None:
         """Where a hedge of an attempt in ``current`` goes: the next region

@@ -1,7 +1,8 @@
 """Region choice: which of a client's regions its calls start in.
 
 Pure state, like the breaker: every method takes ``now`` on the policy's
-clock, and whether a region's breaker is open comes from the caller. One
+clock, and the regions whose breakers are open come from the caller as a
+snapshot (nothing is called back under the router's lock). One
 router is shared by every client with the same primary endpoint, fallback
 regions and :class:`~resilient_cloud._options.Failover` options.
 
@@ -19,7 +20,7 @@ the order given.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Container
 from dataclasses import dataclass
 
 from resilient_cloud._options import Failover
@@ -83,7 +84,7 @@ class RegionRouter:
     # -- decisions -----------------------------------------------------
 
     def start(
-        self, now: float, is_open: Callable[[int], bool], *, may_probe: bool = True
+        self, now: float, open_regions: Container[int], *, may_probe: bool = True
     ) -> tuple[Start, Switch | None]:
         """Where a call that may fail over starts. Only calls that can move
         on after any failure (``may_probe``: reads) are spent as probes: a
@@ -94,13 +95,13 @@ class RegionRouter:
                 self._probe_in_flight = True
                 self._next_probe_at = now + self.options.probe_interval
                 return Start(PRIMARY, probe=True), None
-            if is_open(self._current):
-                switch = self._leave(now, is_open, f"the breaker of {self.region} is open")
+            if self._current in open_regions:
+                switch = self._leave(now, open_regions, f"the breaker of {self.region} is open")
             return Start(self._current), switch
 
     def record(
         self, now: float, start: Start, index: int, failed: bool | None,
-        failure: str | None, is_open: Callable[[int], bool],
+        failure: str | None, open_regions: Container[int],
     ) -> Switch | None:
         """Count one attempt of a call that started at ``start`` and went to
         region ``index``. ``failed`` is True for a sick failure, False when the
@@ -120,7 +121,7 @@ class RegionRouter:
             if self._consecutive < self.options.switch_after:
                 return None
             return self._leave(
-                now, is_open, f"{self._consecutive} failures in a row in {self.region}: {failure}"
+                now, open_regions, f"{self._consecutive} failures in a row in {self.region}: {failure}"
             )
 
     def release_probe(self, start: Start) -> None:
@@ -166,12 +167,12 @@ class RegionRouter:
             and now >= self._next_probe_at
         )
 
-    def _leave(self, now: float, is_open: Callable[[int], bool], reason: str) -> Switch | None:
+    def _leave(self, now: float, open_regions: Container[int], reason: str) -> Switch | None:
         """Move calls to the next region whose breaker is not open."""
         count = len(self.regions)
         for step in range(1, count):
             candidate = (self._current + step) % count
-            if not is_open(candidate):
+            if candidate not in open_regions:
                 break
         else:
             return None  # every other region is down too: stay

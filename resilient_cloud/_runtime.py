@@ -177,7 +177,7 @@ class ClientRuntime:
         router = self.router()
         assert router is not None
         start, switch = router.start(
-            now, self._is_open, may_probe=operation.safety is Safety.READ_ONLY
+            now, self._open_regions(), may_probe=operation.safety is Safety.READ_ONLY
         )
         return CallRoutes(router, start, self._resolve, self._is_open, switch)
 
@@ -237,6 +237,9 @@ class ClientRuntime:
     def endpoints(self) -> list[Endpoint]:
         """This client's endpoint and those of the fallback regions used so far."""
         return [route.endpoint for route in self._routes if route is not None]
+
+    def _open_regions(self) -> frozenset[int]:
+        return frozenset(index for index in range(len(self._routes)) if self._is_open(index))
 
     def _is_open(self, index: int) -> bool:
         route = self._routes[index]  # a region never used has no breaker yet

@@ -7,8 +7,10 @@ tell them apart, so the connection class notes, in the running attempt's
 :class:`~resilient_cloud._outcome.AttemptTrace`, that it started connecting
 (``connect``) and that it started writing the request (``send``, http.client's
 one way to the socket). urllib3 2 connects an HTTPS connection before its
-request, and a pooled connection that is reused is not connected again, so
-"connecting and not writing" means the failure came before any byte left.
+request; http.client connects a plain-HTTP one in its first ``send``, which
+we make connect before it counts as writing. A pooled connection that is
+reused is not connected again. So "connecting and not writing" means the
+failure came before any byte left.
 """
 
 from __future__ import annotations
@@ -30,5 +32,10 @@ class WatchedConnectionMixin:
     def send(self, data: Any) -> None:
         trace = CURRENT_TRACE.get()
         if trace is not None:
+            if self.sock is None and self.auto_open:  # type: ignore[attr-defined]
+                # http.client connects a plain-HTTP connection inside its
+                # first send(): connect first, so that a failure to connect
+                # is not taken for one while writing.
+                self.connect()
             trace.writing = True
         super().send(data)  # type: ignore[misc]

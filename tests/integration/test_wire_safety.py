@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ChecksumError, ConnectionClosedError, SSLError
+from botocore.exceptions import ChecksumError, ConnectionClosedError, EndpointConnectionError, SSLError
 
 import resilient_cloud as rc
 from resilient_cloud.testing import FakeClock
@@ -196,3 +197,26 @@ def test_a_good_crc32_is_a_success(monkeypatch: pytest.MonkeyPatch, servers: lis
     client = _client(monkeypatch, server, rc.DnsCache(), use_ssl=False)
     assert client.get_item(TableName="t", Key=KEY)["ResponseMetadata"]["RetryAttempts"] == 0
     assert server.requests == 1
+
+
+# -- plain HTTP: http.client connects inside its first send ------------------------
+
+
+@pytest.mark.parametrize("dns", [None, rc.DnsCache()], ids=["no-dns-cache", "dns-cache"])
+def test_an_update_over_http_whose_connection_was_refused_is_retried(
+    monkeypatch: pytest.MonkeyPatch, dns: rc.DnsCache | None
+) -> None:
+    """Nothing was written, though the failure came from inside send(): an
+    unsafe write is retried (all attempts refused), not stopped as maybe-sent."""
+    with socket.socket() as unused:  # a port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    resolve_to(monkeypatch, HOST, port)
+    session = rc.Session(region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s",
+                         policy=_policy(dns))
+    client = session.client("dynamodb", config=CONFIG, use_ssl=False)
+    with pytest.raises(EndpointConnectionError) as caught:
+        _update(client)
+    details = rc.stop_details(caught.value)
+    assert details is not None
+    assert (details.reason, details.attempts) == (rc.StopReason.ATTEMPTS_EXHAUSTED, ATTEMPTS)

@@ -281,7 +281,7 @@ def test_an_open_breaker_refuses_the_call_and_says_when_it_probes(clock) -> None
 
 def routes_for(clock: FakeClock, resolve: Any, breakers: dict[int, CircuitBreakerState]) -> CallRoutes:
     router = RegionRouter(REGIONS, Failover(), now=clock.monotonic())
-    start, switch = router.start(clock.monotonic(), lambda index: False)
+    start, switch = router.start(clock.monotonic(), frozenset())
     is_open = lambda index: index in breakers and breakers[index].retry_after(clock.monotonic()) is not None  # noqa: E731
     return CallRoutes(router, start, resolve, is_open, switch)
 

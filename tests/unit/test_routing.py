@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from resilient_cloud import Failover
@@ -15,12 +13,12 @@ OPTIONS = Failover(switch_after=3, stick_for=5.0, max_stick_for=40.0, probe_inte
 FAILURE = "server-error (InternalServerError)"
 
 
-def closed(index: int) -> bool:
-    return False
+#: The regions whose breakers are open, as the router is told them.
+closed: frozenset[int] = frozenset()
 
 
-def open_breakers(*indices: int) -> Callable[[int], bool]:
-    return lambda index: index in indices
+def open_breakers(*indices: int) -> frozenset[int]:
+    return frozenset(indices)
 
 
 def make_router(options: Failover = OPTIONS, now: float = 100.0) -> RegionRouter:
@@ -29,7 +27,7 @@ def make_router(options: Failover = OPTIONS, now: float = 100.0) -> RegionRouter
 
 def fail(
     router: RegionRouter, now: float, index: int, times: int = 1,
-    is_open: Callable[[int], bool] = closed,
+    is_open: frozenset[int] = closed,
 ) -> list[Switch | None]:
     """``times`` sick failures of calls that started in ``index``."""
     start = Start(index)
@@ -183,7 +181,7 @@ def test_a_probe_call_tries_the_primary_then_the_region_calls_are_stuck_to() -> 
     switch_away(router, 100.0)  # us-west-2 sick too: to eu-west-1
     assert router.region == "eu-west-1"
     start = probe(router, 120.0)
-    routes = CallRoutes(router, start, lambda index: None, closed)
+    routes = CallRoutes(router, start, lambda index: None, closed.__contains__)
     assert routes._order == (EAST, EU, WEST)
 
 
