@@ -116,6 +116,11 @@ def test_a_hedge_to_the_fallback_wins_and_the_slow_leg_is_cancelled() -> None:
         ) as ddb:
             response = await ddb.get_item(TableName="t", Key=KEY)
             assert response["Item"] == KEY
+            fallbacks = rc._botocore.client.runtime_of(ddb)._fallback_clients
+            [west] = fallbacks.built().values()
+        # The fallback client was closed with ours: its aiohttp sessions are gone.
+        assert west._endpoint.http_session._sessions is None
+        assert fallbacks.built() == {}
         return held
 
     held = run(main)
