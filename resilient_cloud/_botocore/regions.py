@@ -29,10 +29,9 @@ def partition_of(service: str, region: str) -> str | None:
     return None
 
 
-def validate_fallback_regions(client: Any, regions: Iterable[str] | None) -> tuple[str, ...]:
-    """Check ``regions`` against the client's service and partition (None:
-    no fallback). Raises ``TypeError``/``ValueError`` naming ``fallback_regions``.
-    """
+def fallback_region_names(regions: Iterable[str] | None) -> tuple[str, ...]:
+    """``regions`` as a tuple of names (None: no fallback), or a ``TypeError``
+    naming ``fallback_regions``: what can be checked before there is a client."""
     if regions is None:
         return ()
     if isinstance(regions, str):
@@ -45,14 +44,23 @@ def validate_fallback_regions(client: Any, regions: Iterable[str] | None) -> tup
             f"fallback_regions must be a sequence of region names, not {type(regions).__name__}"
         )
     regions = tuple(regions)
+    for region in regions:
+        if not isinstance(region, str):
+            raise TypeError(f"fallback_regions must hold strings, not {type(region).__name__}")
+    return regions
+
+
+def validate_fallback_regions(client: Any, regions: Iterable[str] | None) -> tuple[str, ...]:
+    """Check ``regions`` against the client's service and partition (None:
+    no fallback). Raises ``TypeError``/``ValueError`` naming ``fallback_regions``.
+    """
+    regions = fallback_region_names(regions)
     service = client.meta.service_model.service_name
     partition = client.meta.partition
     primary = client.meta.region_name
     known = known_regions(service, partition)
     problems = []
     for region in regions:
-        if not isinstance(region, str):
-            raise TypeError(f"fallback_regions must hold strings, not {type(region).__name__}")
         if region == primary:
             problems.append(f"{region!r} is the client's own region")
         elif region not in known:

@@ -11,6 +11,7 @@ from aiobotocore.session import AioSession
 from resilient_cloud._aiobotocore.fallback import session_factory
 from resilient_cloud._aiobotocore.session import ResilientClientCreatorContext
 from resilient_cloud._botocore.client import runtime_of
+from resilient_cloud._botocore.regions import fallback_region_names
 from resilient_cloud._health import EndpointHealth, health
 from resilient_cloud._options import Policy, policy_or_default
 from resilient_cloud.aio._wrap import install
@@ -58,6 +59,8 @@ class Session(AioSession):
                 for every fallback region.
         """
         chosen = policy_or_default(policy, self.policy)
+        # Names are checked now; against the client's partition when it exists.
+        fallback_regions = fallback_region_names(fallback_regions)
 
         def on_client(client: Any, arguments: Mapping[str, Any]) -> None:
             install(

@@ -288,3 +288,24 @@ def test_the_harness_fails_on_what_debug_mode_reports() -> None:
         run(blocks_the_loop)
     with pytest.raises(AssertionError, match="never retrieved"):
         run(leaves_an_exception_unretrieved)
+
+
+def test_bad_arguments_are_refused_when_create_client_is_called() -> None:
+    session = resilient_cloud.aio.Session()
+    with pytest.raises(TypeError, match="fallback_regions must be a sequence of region names, not a string"):
+        session.create_client("dynamodb", region_name="us-east-1", fallback_regions="us-west-2")
+    with pytest.raises(TypeError, match="fallback_regions must hold strings, not int"):
+        session.create_client("dynamodb", region_name="us-east-1", fallback_regions=[1])
+    with pytest.raises(TypeError, match="policy must be a resilient_cloud.Policy, not dict"):
+        session.create_client("dynamodb", policy={"deadline": 1})
+    with pytest.raises(TypeError, match="policy must be a resilient_cloud.Policy, not str"):
+        resilient_cloud.aio.Session(policy="fast")
+
+    async def main() -> None:  # partition checks need the client: on enter
+        with pytest.raises(ValueError, match="'us-east-1' is the client's own region"):
+            async with session.create_client(
+                "dynamodb", region_name="us-east-1", fallback_regions=["us-east-1"]
+            ):
+                pass
+
+    run(main)
