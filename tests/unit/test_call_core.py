@@ -422,3 +422,43 @@ def test_invariants(script: list[str], max_attempts: int, unsafe: bool, reserve:
     # The call ends with the last attempt's answer.
     last = script[sent - 1] if sent <= len(script) else "ok"
     assert (stop.error is None) == (last == "ok")
+
+
+# -- what mutation testing found unpinned ------------------------------------------
+
+
+def test_a_bulkhead_wait_never_outlasts_the_deadline_and_a_refusal_says_why(clock) -> None:
+    from resilient_cloud import Bulkhead
+    from resilient_cloud._bulkhead import BulkheadState
+    from resilient_cloud._core.actions import WaitForSlot
+    from resilient_cloud.errors import BulkheadFullError
+
+    core = make_core(clock, deadline=0.3)
+    core.call.bulkhead = BulkheadState(Bulkhead(max_concurrent=2, max_queue=1, max_wait=5.0))
+    clock.advance(0.1)
+    wait = core.begin(clock.monotonic())
+    assert isinstance(wait, WaitForSlot) and wait.max_wait == pytest.approx(0.2)
+    stop = core.refused_by_bulkhead(clock.monotonic())
+    assert isinstance(stop.error, BulkheadFullError)
+    assert "2 calls already in flight to dynamodb.us-east-1" in str(stop.error)
+    assert core.call.stop_reason is StopReason.BULKHEAD_FULL
+
+
+def test_a_call_refused_for_its_deadline_says_so(clock) -> None:
+    stop = Driver(make_core(clock, deadline=0.0), clock, []).run()
+    assert "the deadline passed before any request was sent" in str(stop.error)
+
+
+def test_a_200_whose_body_fails_its_crc32_is_judged_a_failure_without_a_result(clock) -> None:
+    core = make_core(clock)
+    send = core.begin(clock.monotonic())
+    assert isinstance(send, Send)
+    body = b'{"Item": {}}'
+    response = AWSResponse(
+        "https://dynamodb.us-east-1.amazonaws.com/", 200, {"x-amz-crc32": "1"}, None
+    )
+    response._content = body
+    trace = AttemptTrace(exchange=Exchange(response, {"Item": {}}, None))
+    judged = core.judge(send.leg, {"Item": {}}, None, trace, 0.0, 0.01)
+    assert judged.outcome.kind == "checksum-mismatch"
+    assert judged.result is None and judged.error is not None
