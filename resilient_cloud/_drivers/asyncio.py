@@ -51,13 +51,9 @@ class AsyncDriver:
             if deadline_at is None or deadline_at <= clock.monotonic():
                 stop = await self._drive(core, params, send, build)  # refused at once if past
             else:
-                stop = await asyncio.wait_for(
-                    self._drive(core, params, send, build), deadline_at - clock.monotonic()
+                stop = await self._drive_until(
+                    deadline_at - clock.monotonic(), core, params, send, build
                 )
-        except asyncio.TimeoutError:
-            if core.finished:
-                raise  # the call's own error, not our deadline
-            stop = core.deadline_passed(clock.monotonic())
         except BaseException as error:  # cancelled (or interrupted) mid-call
             if not core.finished:
                 core.cancelled(clock.monotonic(), error)
@@ -67,6 +63,27 @@ class AsyncDriver:
         if stop.error is not None:
             raise stop.error
         return stop.result
+
+    async def _drive_until(
+        self, timeout: float, core: CallCore, params: CallParams, send: AsyncSend,
+        build: AsyncBuildRoute,
+    ) -> Stop:
+        """``_drive`` under the deadline: past it, the call (its legs, its
+        wait for a slot) is cancelled and ends with DeadlineExceededError.
+
+        Not ``asyncio.wait_for``: on Python 3.11 it returns the result,
+        swallowing a cancellation of its caller, when both come at once.
+        """
+        call = asyncio.ensure_future(self._drive(core, params, send, build))
+        try:
+            done, _ = await asyncio.wait({call}, timeout=timeout)
+        finally:
+            if not call.done():  # past the deadline, or we were cancelled
+                call.cancel()
+                await asyncio.gather(call, return_exceptions=True)
+        if done:
+            return call.result()
+        return core.deadline_passed(self._clock.monotonic())
 
     async def _drive(
         self, core: CallCore, params: CallParams, send: AsyncSend, build: AsyncBuildRoute
@@ -183,14 +200,14 @@ async def acquire(bulkhead: BulkheadState, max_wait: float) -> bool:
     if isinstance(answer, str):
         return answer == GRANTED
     try:
-        await asyncio.wait_for(asyncio.shield(handed_over), max_wait)
-        return True
-    except asyncio.TimeoutError:
-        return not answer.cancel()
+        # Not asyncio.wait_for: on Python 3.11 it swallows our cancellation
+        # when the slot is handed over at the same moment.
+        done, _ = await asyncio.wait({handed_over}, timeout=max_wait)
     except BaseException:
         if not answer.cancel():
             bulkhead.release()  # handed over as we were cancelled: give it back
         raise
+    return bool(done) or not answer.cancel()
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -309,3 +309,42 @@ def test_bad_arguments_are_refused_when_create_client_is_called() -> None:
                 pass
 
     run(main)
+
+
+@pytest.mark.parametrize("turns", range(6))
+def test_a_call_cancelled_as_the_bulkhead_hands_it_a_slot_stays_cancelled(turns: int) -> None:
+    """Cancelled ``turns`` loop turns after a freed slot was handed to it, a
+    queued call neither sends its request nor keeps the slot (Python 3.11's
+    ``asyncio.wait_for`` swallowed such a cancellation)."""
+
+    async def main() -> tuple[bool, int, Any]:
+        held = Held(hold={"us-east-1"})
+        session = resilient_cloud.aio.Session(policy=policy(
+            bulkhead=rc.Bulkhead(max_concurrent=1, max_queue=10, max_wait=30.0)
+        ))
+        session.register("before-send", held.answer)
+        async with session.create_client("dynamodb", region_name="us-east-1") as ddb:
+            first = asyncio.ensure_future(ddb.get_item(TableName="t", Key=KEY))
+            await eventually(lambda: held.started != [])
+            queued = asyncio.ensure_future(ddb.get_item(TableName="t", Key=KEY))
+            await eventually(lambda: rc.health()[0].bulkhead.waiting == 1)
+            first.cancel()  # its slot goes to the queued call...
+            loop = asyncio.get_running_loop()
+
+            def cancel_later(left: int) -> None:  # ...which is cancelled `turns` turns later
+                if left:
+                    loop.call_soon(cancel_later, left - 1)
+                else:
+                    queued.cancel()
+
+            cancel_later(turns)
+            await asyncio.wait({first, queued}, timeout=5.0)  # fails, rather than hangs, if not
+            result = queued.cancelled(), len(held.started), rc.health()[0].bulkhead
+            held.release.set()  # let a call that swallowed its cancellation end
+            await asyncio.gather(first, queued, return_exceptions=True)
+            return result
+
+    cancelled, requests, bulkhead = run(main)
+    assert cancelled
+    assert requests in (1, 2)  # it may have sent before the cancellation came
+    assert (bulkhead.in_use, bulkhead.waiting) == (0, 0)
