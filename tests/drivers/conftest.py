@@ -14,9 +14,6 @@ the test.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import importlib.util
-import inspect
 import random
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -26,7 +23,10 @@ import pytest
 import resilient_cloud as rc
 from resilient_cloud.testing import FakeClock
 
-HAS_AIO = importlib.util.find_spec("aiobotocore") is not None
+# The sync/async parametrization, shared with the integration suite.
+from ..apis import SyncView, api, is_async, loop
+
+__all__ = ["SyncView", "api", "is_async", "loop"]  # fixtures and helpers this suite's tests use
 
 
 @pytest.fixture
@@ -37,61 +37,6 @@ def clock() -> FakeClock:
 @pytest.fixture
 def events() -> list[Any]:
     return []
-
-
-@pytest.fixture(params=["sync", "async"])
-def api(request: pytest.FixtureRequest) -> str:
-    if request.param == "async":
-        if not HAS_AIO:
-            pytest.skip("the async API needs the aio extra")
-        marker = request.node.get_closest_marker("sync_only")
-        if marker is not None:
-            pytest.skip(f"sync API only: {marker.args[0] if marker.args else ''}")
-    return request.param
-
-
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """An event loop in debug mode that fails the test on any unretrieved
-    task exception or slow callback it reports."""
-    loop = asyncio.new_event_loop()
-    loop.set_debug(True)
-    loop.slow_callback_duration = 1.0
-    reported: list[str] = []
-    loop.set_exception_handler(lambda _loop, context: reported.append(context.get("message", "")))
-    with contextlib.ExitStack() as cleanup:
-        cleanup.callback(loop.close)
-        yield loop
-        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        assert not pending, f"tasks left behind: {pending}"
-    assert not reported, f"the event loop reported: {reported}"
-
-
-class SyncView:
-    """An aiobotocore client driven from a sync test: each public method
-    that returns an awaitable (the operations) runs to completion on the
-    test's loop; everything else (``meta``, ``exceptions``...) is the
-    client's own."""
-
-    def __init__(self, client: Any, loop: asyncio.AbstractEventLoop) -> None:
-        self.aio_client = client
-        self._loop = loop
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self.aio_client, name)
-        if not callable(attribute) or name.startswith("_"):
-            return attribute
-
-        def run(*args: Any, **kwargs: Any) -> Any:
-            result = attribute(*args, **kwargs)
-            return self._loop.run_until_complete(result) if inspect.isawaitable(result) else result
-
-        return run
 
 
 @pytest.fixture
@@ -121,11 +66,6 @@ def make_client(
     yield make
     for exit_client in reversed(exits):
         exit_client()
-
-
-def is_async(client: Any) -> bool:
-    """``client`` is an aiobotocore client (or a :class:`SyncView` of one)."""
-    return isinstance(client, SyncView)
 
 
 def http_response(client: Any, url: str, reply: Any) -> Any:

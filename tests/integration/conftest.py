@@ -1,4 +1,8 @@
-"""Fixtures shared by the fake cloud's integration tests."""
+"""Fixtures shared by the fake cloud's integration tests.
+
+A test that takes ``clients`` (or ``api``) runs for the sync and the async
+API: see :mod:`tests.apis`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,10 @@ from collections.abc import Iterator
 import pytest
 
 from resilient_cloud.fakecloud import FakeCloud
+
+from ..apis import api, clients, loop
+
+__all__ = ["api", "clients", "loop"]  # the sync/async fixtures (tests/apis.py)
 
 REGIONS = ("us-east-1", "us-west-2")
 

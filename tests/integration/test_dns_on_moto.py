@@ -1,11 +1,19 @@
 """The DNS cache in real botocore clients against moto: an empty record, a
-dead address, proxies, installing and removing the connection seam."""
+dead address, proxies, installing and removing the connection seam.
+
+The tests run for the sync API (``rc.Session``: the cache answers urllib3's
+lookups in our connection class) and the async one (``rc.aio.Session``: the
+cache is ``rc.aio.DnsResolver`` on the client's aiohttp connector). Both
+reach the fake cloud's DNS the same way: its resolver patches
+``socket.getaddrinfo``, which the cache's system backend calls, and so does
+aiohttp's default ``ThreadedResolver`` (``loop.getaddrinfo`` calls
+``socket.getaddrinfo`` in the loop's executor) for plain aiobotocore."""
 
 from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -19,6 +27,7 @@ from resilient_cloud._dns.cache import cache_for
 from resilient_cloud.fakecloud import FakeCloud
 from resilient_cloud.testing import FakeClock
 
+from ..apis import Clients, unwrapped
 from ..recording import Events
 from .helpers import create_table
 
@@ -51,32 +60,53 @@ def cloud(closing_cloud: FakeCloud) -> Iterator[FakeCloud]:
 
 
 
-def resilient(policy: rc.Policy, config: Config | None = None) -> Any:
-    session = rc.Session(region_name=REGION, policy=policy)
-    return session.client("dynamodb", use_ssl=False, config=CONFIG.merge(config or Config()))
+@pytest.fixture
+def resilient(clients: Clients) -> Callable[..., Any]:
+    """``resilient(policy, config=None)``: a DynamoDB client of the API under test."""
+
+    def make(policy: rc.Policy, config: Config | None = None) -> Any:
+        session = clients.session(region_name=REGION, policy=policy)
+        return session.client("dynamodb", use_ssl=False, config=CONFIG.merge(config or Config()))
+
+    return make
 
 
 def lookups(cloud: FakeCloud) -> dict[str, int]:
     return cloud.resolver().lookups().get(REGION, {}).get("dynamodb", {})
 
 
-def test_an_empty_record_fails_plain_botocore_but_not_the_cache(cloud: FakeCloud) -> None:
+def test_an_empty_record_fails_plain_botocore_but_not_the_cache(
+    cloud: FakeCloud, resilient: Callable[..., Any], clients: Clients
+) -> None:
     events = Events()
     clock = FakeClock()
     # ttl=0: every new connection asks the resolver, so each one meets the empty record.
     client = resilient(rc.Policy(clock=clock, hooks=(events,), dns=rc.DnsCache(ttl=0.0)))
-    plain = boto3.client("dynamodb", region_name=REGION, use_ssl=False, config=CONFIG)
+    plain = clients.plain("dynamodb", region_name=REGION, use_ssl=False, config=CONFIG)
     client.list_tables()
     plain.list_tables()
     cloud.set_dns(REGION, "empty", service="dynamodb")
 
+    if clients.is_async:
+        # Plain aiobotocore differs: aiohttp's connector caches DNS answers
+        # itself (ttl_dns_cache, 10 s) and hands them to new connections, so
+        # the client that looked the name up keeps going until that expires
+        # (it never serves stale)...
+        assert plain.list_tables()["TableNames"] == ["t"]
+        # ...and fails as plain botocore does wherever the name must be looked
+        # up: a new client, whose lookup (aiohttp's ThreadedResolver, through
+        # socket.getaddrinfo) meets the empty record.
+        plain = clients.plain("dynamodb", region_name=REGION, use_ssl=False, config=CONFIG)
+        plain_requests = 2
+    else:
+        plain_requests = 1
     with pytest.raises(EndpointConnectionError):
         plain.list_tables()
     for _ in range(5):
         clock.advance(1.0)
         assert client.list_tables()["TableNames"] == ["t"]
 
-    assert cloud.stats(REGION)["by_service"]["dynamodb"] == 2 + 5
+    assert cloud.stats(REGION)["by_service"]["dynamodb"] == 1 + plain_requests + 5
     assert lookups(cloud)["empty"] >= 2  # plain botocore's, and the cache's refreshes
     served = events.of(rc.hooks.DnsStaleAnswerServed)
     assert len(served) == 5
@@ -95,7 +125,7 @@ def test_an_empty_record_fails_plain_botocore_but_not_the_cache(cloud: FakeCloud
     plain.close()
 
 
-def test_fresh_answers_spare_the_resolver(cloud: FakeCloud) -> None:
+def test_fresh_answers_spare_the_resolver(cloud: FakeCloud, resilient: Callable[..., Any]) -> None:
     client = resilient(rc.Policy())
     for _ in range(10):
         client.list_tables()
@@ -104,7 +134,9 @@ def test_fresh_answers_spare_the_resolver(cloud: FakeCloud) -> None:
     client.close()
 
 
-def test_a_refused_address_falls_through_to_the_next_in_the_answer(cloud: FakeCloud) -> None:
+def test_a_refused_address_falls_through_to_the_next_in_the_answer(
+    cloud: FakeCloud, resilient: Callable[..., Any]
+) -> None:
     dead = socket.socket()
     dead.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
     dead_address = dead.getsockname()
@@ -128,7 +160,9 @@ def test_a_refused_address_falls_through_to_the_next_in_the_answer(cloud: FakeCl
     dead.close()
 
 
-def test_proxied_requests_leave_the_lookup_to_the_proxy(cloud: FakeCloud) -> None:
+def test_proxied_requests_leave_the_lookup_to_the_proxy(
+    cloud: FakeCloud, resilient: Callable[..., Any]
+) -> None:
     """A forwarding proxy on loopback answers for DynamoDB: the client never
     looks the AWS name up, and the cache stays empty."""
     proxy = socket.create_server(("127.0.0.1", 0))
@@ -166,7 +200,13 @@ def _manager_classes(client: Any) -> dict[str, type]:
     return client._endpoint.http_session._manager.pool_classes_by_scheme
 
 
-def test_wrap_installs_removes_and_never_stacks_the_seam(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.sync_only(
+    "inspects botocore's urllib3 pool and connection classes; the aiohttp connector's seam "
+    "(connector args, kept alike, removed with dns=None) is tested in tests/aio/test_dns_seam.py"
+)
+def test_wrap_installs_removes_and_never_stacks_the_seam(
+    monkeypatch: pytest.MonkeyPatch, api: str
+) -> None:
     client = boto3.client("dynamodb", region_name=REGION)
     original = dict(_manager_classes(client))
     assert original == {"http": AWSHTTPConnectionPool, "https": AWSHTTPSConnectionPool}
@@ -197,10 +237,17 @@ def test_wrap_installs_removes_and_never_stacks_the_seam(monkeypatch: pytest.Mon
     assert _manager_classes(untouched) == original
 
 
-def test_a_client_with_its_own_http_layer_keeps_it_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
-    client = boto3.client("dynamodb", region_name=REGION)
-    client._endpoint.http_session = object()  # e.g. a user's custom session class
-    rc.wrap(client)
-    assert "DNS cache not installed" in caplog.text
-    assert rc.wrap(client, policy=rc.Policy(dns=None)) is client  # nothing to say without a cache
-    assert caplog.text.count("DNS cache not installed") == 1
+def test_a_client_with_its_own_http_layer_keeps_it_and_says_so(
+    caplog: pytest.LogCaptureFixture, clients: Clients
+) -> None:
+    client = clients.plain("dynamodb", region_name=REGION)
+    endpoint = unwrapped(client)._endpoint
+    own_http_layer = endpoint.http_session
+    endpoint.http_session = object()  # e.g. a user's custom session class
+    try:
+        clients.wrap(client)
+        assert "DNS cache not installed" in caplog.text
+        assert clients.wrap(client, policy=rc.Policy(dns=None)) is client  # nothing to say without a cache
+        assert caplog.text.count("DNS cache not installed") == 1
+    finally:
+        endpoint.http_session = own_http_layer  # what closing the client closes

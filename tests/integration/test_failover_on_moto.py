@@ -1,6 +1,10 @@
 """Regional fallback and hedged reads, end to end: real botocore clients,
 one moto server per region, the same DynamoDB table in both regions.
 
+Every test runs for the sync API (``rc.Session``, ``rc.wrap``) and the async
+one (``rc.aio.Session``, ``rc.aio.wrap``; clients seen through
+``tests.apis.SyncView``); observers (``tables``, ``items_in``) are plain boto3.
+
 Each region's copy of the item says which region holds it, so a read shows
 which region served it. Time for stickiness and failback is a FakeClock
 (it also drives backoff sleeps and the router); only the hedging tests run
@@ -10,6 +14,7 @@ on the real clock, because hedges wait in real time.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,6 +28,7 @@ from resilient_cloud._botocore.client import runtime_of
 from resilient_cloud.fakecloud import FakeCloud, Faults
 from resilient_cloud.testing import FakeClock
 
+from ..apis import Clients, is_async, unwrapped
 from ..recording import Events
 from .helpers import create_table
 
@@ -52,21 +58,39 @@ def tables(cloud: FakeCloud) -> FakeCloud:
 
 
 @pytest.fixture
-def closing() -> Iterator[Callable[[Any], Any]]:
-    """Register a client to close at the end, with the fallback clients it built."""
-    clients: list[Any] = []
+def closing(clients: Clients) -> Iterator[Callable[[Any], Any]]:
+    """Register a client to close at the end, with the fallback clients it
+    built (an async client closes them itself when it is exited)."""
+    made: list[Any] = []
 
     def register(client: Any) -> Any:
-        clients.append(client)
+        made.append(client)
         return client
 
     yield register
-    for client in clients:
+    for client in made:
+        if is_async(client):
+            client.close()  # exits it: its fallback clients close with it
+            continue
         runtime = runtime_of(client)
         if runtime is not None and runtime._fallback_clients is not None:
             for fallback in runtime._fallback_clients.built().values():
                 fallback.close()
         client.close()
+
+
+MakeSession = Callable[[rc.Policy], Any]
+
+
+@pytest.fixture
+def regional_session(clients: Clients) -> MakeSession:
+    """``regional_session(policy)``: a session of the API under test whose
+    clients live in the primary region."""
+
+    def make(policy: rc.Policy) -> Any:
+        return clients.session(region_name=PRIMARY, policy=policy)
+
+    return make
 
 
 def fake_policy(events: Events, clock: FakeClock | None = None, **fields: Any) -> rc.Policy:
@@ -78,11 +102,7 @@ def fake_policy(events: Events, clock: FakeClock | None = None, **fields: Any) -
     )
 
 
-def regional_session(policy: rc.Policy) -> rc.Session:
-    return rc.Session(region_name=PRIMARY, policy=policy)
-
-
-def regional_client(session: rc.Session, closing: Callable[[Any], Any], **kwargs: Any) -> Any:
+def regional_client(session: Any, closing: Callable[[Any], Any], **kwargs: Any) -> Any:
     kwargs.setdefault("config", CONFIG)
     kwargs.setdefault("use_ssl", False)
     return closing(session.client("dynamodb", fallback_regions=[FALLBACK], **kwargs))
@@ -102,7 +122,7 @@ def attempt_regions(events: Events) -> list[str]:
 
 
 def fallback_client(client: Any) -> Any:
-    return runtime_of(client)._fallback_clients.built()[FALLBACK]
+    return runtime_of(unwrapped(client))._fallback_clients.built()[FALLBACK]
 
 
 def items_in(cloud: FakeCloud, region: str) -> dict[str, dict[str, Any]]:
@@ -144,7 +164,7 @@ FAILURES = [
 
 @pytest.mark.parametrize(("inject", "fields", "failure"), FAILURES)
 def test_reads_fail_over_then_stick_to_the_fallback(
-    tables: FakeCloud, closing: Callable[[Any], Any],
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
     inject: Callable[[FakeCloud], None], fields: dict[str, Any], failure: str,
 ) -> None:
     events = Events()
@@ -184,7 +204,7 @@ def test_reads_fail_over_then_stick_to_the_fallback(
 
 
 def test_a_warm_dns_cache_keeps_the_primary_serving_through_an_empty_record(
-    tables: FakeCloud, closing: Callable[[Any], Any],
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
 ) -> None:
     """The default DNS cache holds a good answer: the empty record changes
     nothing, even for a new client (new connections) after the answer expired."""
@@ -206,7 +226,7 @@ def test_a_warm_dns_cache_keeps_the_primary_serving_through_an_empty_record(
 
 
 def test_a_failing_probe_keeps_the_fallback_and_a_succeeding_one_fails_back(
-    tables: FakeCloud, closing: Callable[[Any], Any],
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
 ) -> None:
     events = Events()
     clock = FakeClock()
@@ -261,7 +281,7 @@ def test_a_failing_probe_keeps_the_fallback_and_a_succeeding_one_fails_back(
 
 
 def test_failback_after_the_outage_and_the_stick_window(
-    tables: FakeCloud, closing: Callable[[Any], Any],
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
 ) -> None:
     events = Events()
     clock = FakeClock()
@@ -287,7 +307,7 @@ def test_failback_after_the_outage_and_the_stick_window(
 
 
 def test_a_read_timeout_fails_a_read_over_but_never_a_write(
-    tables: FakeCloud, closing: Callable[[Any], Any],
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
 ) -> None:
     """A black-holed primary: the read times out and moves on; the write
     (writes=True) may have been applied, so it stays and fails."""
@@ -313,7 +333,9 @@ def test_a_read_timeout_fails_a_read_over_but_never_a_write(
     assert "n" not in items_in(tables, FALLBACK)["1"]
 
 
-def test_throttling_is_not_a_reason_to_fail_over(tables: FakeCloud, closing: Callable[[Any], Any]) -> None:
+def test_throttling_is_not_a_reason_to_fail_over(
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
+) -> None:
     events = Events()
     client = regional_client(regional_session(fake_policy(events)), closing)
     tables.set_faults(
@@ -329,7 +351,7 @@ def test_throttling_is_not_a_reason_to_fail_over(tables: FakeCloud, closing: Cal
 
 
 def test_an_open_breaker_moves_calls_before_switch_after(
-    tables: FakeCloud, closing: Callable[[Any], Any],
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
 ) -> None:
     events = Events()
     policy = fake_policy(
@@ -353,7 +375,7 @@ def test_an_open_breaker_moves_calls_before_switch_after(
 
 
 def test_an_allowed_write_is_not_spent_as_the_probe_of_a_sick_primary(
-    tables: FakeCloud, closing: Callable[[Any], Any],
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
 ) -> None:
     events = Events()
     clock = FakeClock()
@@ -373,7 +395,7 @@ def test_an_allowed_write_is_not_spent_as_the_probe_of_a_sick_primary(
 
 
 def test_an_intermittent_primary_does_not_make_the_client_flap(
-    tables: FakeCloud, closing: Callable[[Any], Any],
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
 ) -> None:
     """Half the primary's answers are 500s. Every departure from us-east-1
     keeps the client away at least stick_for (doubled after each quick
@@ -440,7 +462,9 @@ def test_an_intermittent_primary_does_not_make_the_client_flap(
 # -- writes ----------------------------------------------------------------
 
 
-def test_writes_do_not_fail_over_by_default(tables: FakeCloud, closing: Callable[[Any], Any]) -> None:
+def test_writes_do_not_fail_over_by_default(
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
+) -> None:
     events = Events()
     client = regional_client(regional_session(fake_policy(events)), closing)
     _serve_500s(tables)
@@ -459,7 +483,7 @@ def test_writes_do_not_fail_over_by_default(tables: FakeCloud, closing: Callable
 
 
 def test_writes_never_fail_over_after_an_ambiguous_failure(
-    tables: FakeCloud, closing: Callable[[Any], Any],
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
 ) -> None:
     """writes=True: a 500 may mean the write was applied; it stays put."""
     events = Events()
@@ -479,7 +503,7 @@ def test_writes_never_fail_over_after_an_ambiguous_failure(
 
 
 def test_a_named_write_fails_over_once_when_the_primary_refuses(
-    tables: FakeCloud, closing: Callable[[Any], Any],
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
 ) -> None:
     events = Events()
     client = regional_client(
@@ -506,7 +530,7 @@ def test_a_named_write_fails_over_once_when_the_primary_refuses(
 
 
 def test_session_fallback_clients_copy_the_clients_arguments(
-    tables: FakeCloud, closing: Callable[[Any], Any],
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
 ) -> None:
     config = Config(connect_timeout=1, read_timeout=2, max_pool_connections=3, user_agent_extra="probe/1")
     events = Events()
@@ -537,15 +561,15 @@ def test_session_fallback_clients_copy_the_clients_arguments(
 
 
 def test_wrapped_clients_rebuild_fallbacks_with_the_same_credentials_and_config(
-    tables: FakeCloud, closing: Callable[[Any], Any],
+    tables: FakeCloud, closing: Callable[[Any], Any], clients: Clients,
 ) -> None:
     config = Config(connect_timeout=1, read_timeout=2, max_pool_connections=3)
-    plain = closing(boto3.client(
+    plain = closing(clients.plain(
         "dynamodb", region_name=PRIMARY, use_ssl=False, verify=False, config=config,
         aws_access_key_id="AKIDWRAPPED", aws_secret_access_key="secret-wrapped",
     ))
     events = Events()
-    client = rc.wrap(plain, policy=fake_policy(events), fallback_regions=[FALLBACK])
+    client = clients.wrap(plain, policy=fake_policy(events), fallback_regions=[FALLBACK])
     assert client is plain
     _serve_500s(tables)
     assert served_by(client) == FALLBACK
@@ -568,21 +592,25 @@ def _url(cloud: FakeCloud, region: str) -> str:
     return f"http://{ip}:{port}"
 
 
-def test_a_custom_endpoint_url_needs_endpoint_urls(tables: FakeCloud) -> None:
+def test_a_custom_endpoint_url_needs_endpoint_urls(
+    tables: FakeCloud, regional_session: MakeSession, clients: Clients
+) -> None:
     session = regional_session(fake_policy(Events()))
     with pytest.raises(ValueError, match="endpoint_urls") as caught:
         session.client(
             "dynamodb", endpoint_url=_url(tables, PRIMARY), config=CONFIG, fallback_regions=[FALLBACK]
         )
     assert FALLBACK in str(caught.value)
-    plain = boto3.client("dynamodb", region_name=PRIMARY, endpoint_url=_url(tables, PRIMARY))
+    plain = clients.plain("dynamodb", region_name=PRIMARY, endpoint_url=_url(tables, PRIMARY))
     with pytest.raises(ValueError, match="endpoint_urls"):
-        rc.wrap(plain, fallback_regions=[FALLBACK])
-    assert runtime_of(plain) is None  # nothing installed
+        clients.wrap(plain, fallback_regions=[FALLBACK])
+    assert runtime_of(unwrapped(plain)) is None  # nothing installed
     plain.close()
 
 
-def test_endpoint_urls_route_the_fallback(tables: FakeCloud, closing: Callable[[Any], Any]) -> None:
+def test_endpoint_urls_route_the_fallback(
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
+) -> None:
     events = Events()
     client = closing(regional_session(fake_policy(events)).client(
         "dynamodb", endpoint_url=_url(tables, PRIMARY), config=CONFIG,
@@ -610,17 +638,17 @@ def test_endpoint_urls_route_the_fallback(tables: FakeCloud, closing: Callable[[
     ids=["other-partition", "unknown", "own-region"],
 )
 def test_fallback_regions_are_checked_when_the_client_is_built(
-    regions: list[str], words: tuple[str, ...]
+    regions: list[str], words: tuple[str, ...], regional_session: MakeSession, clients: Clients
 ) -> None:
     session = regional_session(fake_policy(Events()))
     with pytest.raises(ValueError, match="fallback_regions") as caught:
         session.client("dynamodb", use_ssl=False, fallback_regions=regions)
     assert all(word in str(caught.value) for word in words), caught.value
-    plain = boto3.client("dynamodb", region_name=PRIMARY)
+    plain = clients.plain("dynamodb", region_name=PRIMARY)
     with pytest.raises(ValueError, match="fallback_regions") as caught:
-        rc.wrap(plain, fallback_regions=regions)
+        clients.wrap(plain, fallback_regions=regions)
     assert all(word in str(caught.value) for word in words), caught.value
-    assert runtime_of(plain) is None
+    assert runtime_of(unwrapped(plain)) is None
     plain.close()
 
 
@@ -637,20 +665,35 @@ def _attempts_ended_in(events: Events, region: str) -> list[str]:
     return [e.outcome for e in events.of(rc.hooks.AttemptEnded) if e.region == region]
 
 
-def _wait_for_legs(client: Any) -> None:
+def _wait_for_legs(client: Any, cloud: FakeCloud) -> None:
     """Let the losing (slow) request end before the next test resets the cloud."""
-    pool = runtime_of(client)._driver._hedge_pool
-    pool.executor().shutdown(wait=True)
+    if not is_async(client):
+        pool = runtime_of(client)._driver._hedge_pool
+        pool.executor().shutdown(wait=True)
+        return
+    # The async driver cancelled the losing leg before the call returned, but
+    # the server is still serving the request it abandoned: wait until it has
+    # answered (into a closed connection), so the next test's stats are its own.
+    deadline = time.monotonic() + 5 * SLOW
+    while time.monotonic() < deadline:
+        stats = cloud.stats(PRIMARY)
+        if sum(stats["outcomes"].values()) == stats["requests"]:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the primary still serves an abandoned request: {cloud.stats(PRIMARY)}")
 
 
 def test_a_slow_primary_read_is_hedged_to_the_fallback(
-    tables: FakeCloud, closing: Callable[[Any], Any],
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
 ) -> None:
     events = Events()
     hedge = rc.Hedge(delay=0.05)
     session = regional_session(rc.Policy(hooks=(events,), hedge=hedge))
     client = regional_client(session, closing)
-    assert served_by(client) == PRIMARY  # connections up, fallback unused
+    # Connections up, fallback unused: a write, which is never hedged (a
+    # first read may take longer than the hedge's delay, as an async
+    # client's does while it makes its aiohttp session and first connection).
+    client.put_item(TableName=TABLE, Item={**KEY, "region": {"S": PRIMARY}})
     tables.set_faults(PRIMARY, Faults(latency=SLOW), service="dynamodb")
     events.clear()
     try:
@@ -658,9 +701,17 @@ def test_a_slow_primary_read_is_hedged_to_the_fallback(
         # The call did not wait for the slow primary: it had not answered yet.
         primary_unanswered = _attempts_ended_in(events, PRIMARY) == []
     finally:
-        _wait_for_legs(client)
+        _wait_for_legs(client, tables)
     assert primary_unanswered
-    assert _attempts_ended_in(events, PRIMARY) == ["success"]  # answered later, discarded
+    if is_async(client):
+        # The async driver cancels the losing leg once the hedge has won (a
+        # task can be cancelled; a sync request on a pool thread cannot): the
+        # primary's attempt started and never ended, so no AttemptEnded is
+        # published for it, where the sync API reports its late answer.
+        assert _attempts_ended_in(events, PRIMARY) == []
+        assert [e.region for e in events.of(rc.hooks.AttemptStarted)] == [PRIMARY, FALLBACK]
+    else:
+        assert _attempts_ended_in(events, PRIMARY) == ["success"]  # answered later, discarded
     [fired] = events.of(rc.hooks.HedgeFired)
     assert (fired.region, fired.to_region, fired.delay) == (PRIMARY, FALLBACK, hedge.delay)
     [ended] = events.of(rc.hooks.HedgeEnded)
@@ -673,7 +724,9 @@ def test_a_slow_primary_read_is_hedged_to_the_fallback(
     assert dynamodb_requests(tables, PRIMARY) == 2 and dynamodb_requests(tables, FALLBACK) == 1
 
 
-def test_no_hedge_without_budget(tables: FakeCloud, closing: Callable[[Any], Any]) -> None:
+def test_no_hedge_without_budget(
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
+) -> None:
     events = Events()
     policy = rc.Policy(
         hooks=(events,), hedge=rc.Hedge(delay=0.05),
@@ -687,7 +740,7 @@ def test_no_hedge_without_budget(tables: FakeCloud, closing: Callable[[Any], Any
         # The call waited for the slow primary's answer: nothing else was sent.
         ended = _attempts_ended_in(events, PRIMARY), _attempts_ended_in(events, FALLBACK)
     finally:
-        _wait_for_legs(client)
+        _wait_for_legs(client, tables)
     assert ended == (["success"], [])
     assert not events.of(rc.hooks.HedgeFired) and not events.of(rc.hooks.HedgeEnded)
     [entry] = [h for h in session.health() if h.endpoint.region == PRIMARY]
@@ -700,7 +753,7 @@ def test_no_hedge_without_budget(tables: FakeCloud, closing: Callable[[Any], Any
 
 
 def test_session_health_shows_where_calls_go_and_why(
-    tables: FakeCloud, closing: Callable[[Any], Any],
+    tables: FakeCloud, closing: Callable[[Any], Any], regional_session: MakeSession,
 ) -> None:
     clock = FakeClock()
     failover = rc.Failover()
