@@ -28,14 +28,26 @@ class BulkheadSnapshot:
 
 class Ticket:
     """A caller's place in the queue. ``wake()`` is called (from whichever
-    thread released the slot) when the slot is handed over."""
+    thread released the slot) when the slot is handed over; without a
+    ``wake`` of its own, the ticket can be waited on from a thread
+    (:meth:`wait`)."""
 
-    __slots__ = ("wake", "granted", "_bulkhead")
+    __slots__ = ("wake", "granted", "_bulkhead", "_handed_over")
 
-    def __init__(self, bulkhead: BulkheadState, wake: Callable[[], None]) -> None:
+    def __init__(self, bulkhead: BulkheadState, wake: Callable[[], None] | None) -> None:
+        self._handed_over: threading.Event | None = None
+        if wake is None:
+            self._handed_over = threading.Event()
+            wake = self._handed_over.set
         self.wake = wake
         self.granted = False
         self._bulkhead = bulkhead
+
+    def wait(self, timeout: float) -> bool:
+        """Block this thread until the slot is handed over (True) or
+        ``timeout`` seconds pass (False). Only for tickets without ``wake``."""
+        assert self._handed_over is not None, "this ticket has its own wake"
+        return self._handed_over.wait(timeout)
 
     def cancel(self) -> bool:
         """Give up waiting: True when the place was given up (counted as a
@@ -57,7 +69,7 @@ class BulkheadState:
         self._queue: collections.deque[Ticket] = collections.deque()
         self._lock = threading.Lock()
 
-    def try_acquire(self, may_wait: bool, wake: Callable[[], None]) -> str | Ticket:
+    def try_acquire(self, may_wait: bool, wake: Callable[[], None] | None = None) -> str | Ticket:
         """:data:`GRANTED` (pair it with :meth:`release`), a :class:`Ticket`
         when ``may_wait`` and the queue has room, else :data:`REFUSED`."""
         options = self.options
@@ -108,10 +120,9 @@ class BulkheadState:
 def acquire_blocking(bulkhead: BulkheadState, max_wait: float) -> bool:
     """Take a slot from a thread, waiting up to ``max_wait`` seconds (real
     time: a slot is freed by another call, not by time); False when refused."""
-    woken = threading.Event()
-    answer = bulkhead.try_acquire(max_wait > 0, woken.set)
+    answer = bulkhead.try_acquire(max_wait > 0)  # nothing to make on the way in: hot path
     if isinstance(answer, str):
         return answer == GRANTED
-    if woken.wait(max_wait):
+    if answer.wait(max_wait):
         return True
     return not answer.cancel()

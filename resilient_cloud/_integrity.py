@@ -8,26 +8,23 @@ botocore's own ``ChecksumError`` (what legacy botocore raises once its
 attempts are spent), and the pipeline treats that as a failed attempt that
 may have been applied: reads retry, unsafe writes stop.
 
-aiobotocore's ``AioAWSResponse.content`` is a coroutine (aiobotocore runs its
-own ``AioCRC32Checker``, which awaits it). Its body has been read and kept
-(``_content``) by the time the response is parsed, so the same checks run on
-those bytes; a body never read (a streamed one) is not checked, as botocore's
-checker would read it only for the operations ``_retry.json`` names, whose
-bodies are not streamed.
+aiobotocore's responses are read through ``_outcome.readable``: the body
+aiobotocore has read and kept; a body never read (a streamed one) is not
+checked, as botocore's checker would read it only for the operations
+``_retry.json`` names, whose bodies are not streamed.
 """
 
 from __future__ import annotations
 
 import functools
-import sys
-from typing import Any, NamedTuple
+from typing import Any
 
 import botocore.loaders
 import botocore.translate
 from botocore.exceptions import ChecksumError
 from botocore.retryhandler import CRC32Checker
 
-from resilient_cloud._outcome import Exchange
+from resilient_cloud._outcome import Exchange, readable
 
 
 @functools.lru_cache(maxsize=1)
@@ -54,23 +51,6 @@ def body_checks(endpoint_prefix: str, operation: str) -> tuple[CRC32Checker, ...
     return tuple(CRC32Checker(header=header) for header in headers)
 
 
-class _ReadResponse(NamedTuple):
-    """The part of a response botocore's body checks read: headers and bytes."""
-
-    headers: Any
-    content: bytes
-
-
-def _readable(http_response: Any) -> Any:
-    """``http_response``, or for aiobotocore's response its headers and the
-    body it has read (None if it read none)."""
-    aio = sys.modules.get("aiobotocore.awsrequest")  # imported by any aiobotocore client
-    if aio is None or not isinstance(http_response, aio.AioAWSResponse):
-        return http_response
-    body = http_response._content
-    return None if body is None else _ReadResponse(http_response.headers, body)
-
-
 def check_response(exchange: Exchange | None, operation_model: Any) -> ChecksumError | None:
     """The error a successful attempt's response fails with, if any."""
     if exchange is None or exchange.http_response is None:
@@ -78,10 +58,7 @@ def check_response(exchange: Exchange | None, operation_model: Any) -> ChecksumE
     checks = body_checks(operation_model.service_model.endpoint_prefix, operation_model.name)
     if not checks:
         return None
-    http_response = _readable(exchange.http_response)
-    if http_response is None:
-        return None
-    response = (http_response, exchange.parsed_response)
+    response = (readable(exchange.http_response), exchange.parsed_response)
     for check in checks:
         try:
             check(attempt_number=1, response=response, caught_exception=None)

@@ -31,8 +31,9 @@ The whole table is in docs/configuration.md ("How each outcome is judged").
 from __future__ import annotations
 
 import contextvars
+import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import (
     ChecksumError,
@@ -157,6 +158,32 @@ _BEFORE_WRITING = (EndpointConnectionError, ConnectTimeoutError, ProxyConnection
 _TRANSPORT = (BotocoreConnectionError, HTTPClientError)
 
 
+class _ReadResponse(NamedTuple):
+    """What botocore's checkers read of a response: status, headers, bytes."""
+
+    status_code: int
+    headers: Any
+    content: bytes
+
+
+def readable(http_response: Any) -> Any:
+    """``http_response`` as botocore's (sync) checkers can read it.
+
+    aiobotocore's ``AioAWSResponse.content`` is a coroutine; the body it has
+    read is kept in ``_content`` by the time the response is parsed (always,
+    for an error). A body it never read (a streamed one) is not checked: its
+    checksum header is left out.
+    """
+    aio = sys.modules.get("aiobotocore.awsrequest")  # imported by any aiobotocore client
+    if aio is None or not isinstance(http_response, aio.AioAWSResponse):
+        return http_response
+    body = http_response._content
+    headers = http_response.headers
+    if body is None:
+        headers = {name: value for name, value in headers.items() if name.lower() != "x-amz-crc32"}
+    return _ReadResponse(http_response.status_code, headers, body or b"")
+
+
 def classify(
     error: BaseException | None, trace: AttemptTrace, operation_model: Any
 ) -> AttemptOutcome:
@@ -174,7 +201,7 @@ def classify(
         attempt_number=1,
         operation_model=operation_model,
         parsed_response=exchange.parsed_response,
-        http_response=exchange.http_response,
+        http_response=readable(exchange.http_response),
         caught_exception=exchange.caught_exception,
     )
     name = _error_name(error)

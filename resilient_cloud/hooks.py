@@ -56,7 +56,9 @@ class AttemptStarted:
 class AttemptEnded:
     """An attempt finished. ``outcome`` is ``"success"`` or the kind of failure
     (``"throttled"``, ``"server-error"``, ``"connection-failed"``, ``"timeout"``,
-    ``"client-error"``...); ``error`` is the error code or exception name."""
+    ``"client-error"``...), or ``"cancelled"`` for an asyncio attempt cancelled
+    mid-request (a hedge's loser, a cancelled call); ``error`` is the error
+    code or exception name. Every ``AttemptStarted`` is followed by one."""
 
     service: str
     operation: str

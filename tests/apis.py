@@ -42,13 +42,18 @@ def api(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def loop() -> Iterator[asyncio.AbstractEventLoop]:
     """An event loop in debug mode that fails the test on any unretrieved
-    task exception or slow callback it reports."""
+    task exception it reports, and on a slow callback asyncio logs (see
+    :class:`AsyncioLog`)."""
     loop = asyncio.new_event_loop()
     loop.set_debug(True)
     loop.slow_callback_duration = 1.0
     reported: list[str] = []
     loop.set_exception_handler(lambda _loop, context: reported.append(context.get("message", "")))
+    logged = AsyncioLog()
+    asyncio_logger = logging.getLogger("asyncio")
+    asyncio_logger.addHandler(logged)
     with contextlib.ExitStack() as cleanup:
+        cleanup.callback(asyncio_logger.removeHandler, logged)
         cleanup.callback(loop.close)
         yield loop
         pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
@@ -59,6 +64,7 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
         loop.run_until_complete(loop.shutdown_asyncgens())
         assert not pending, f"tasks left behind: {pending}"
     assert not reported, f"the event loop reported: {reported}"
+    assert logged.messages == [], f"asyncio logged: {logged.messages}"
 
 
 class SyncView:
@@ -198,7 +204,7 @@ class Clients:
             self._entered.pop().close()
 
 
-class _AsyncioLog(logging.Handler):
+class AsyncioLog(logging.Handler):
     """Keeps what asyncio logs at WARNING and above: in debug mode, a
     callback slower than ``slow_callback_duration`` ("Executing ... took")."""
 
@@ -226,7 +232,7 @@ def clients(api: str, request: pytest.FixtureRequest) -> Iterator[Clients]:
     # Set up before this fixture, so torn down after its clients are exited.
     loop: asyncio.AbstractEventLoop | None = request.getfixturevalue("loop") if api == "async" else None
     made = Clients(api, loop)
-    logged = _AsyncioLog()
+    logged = AsyncioLog()
     asyncio_logger = logging.getLogger("asyncio")
     if loop is not None:
         asyncio_logger.addHandler(logged)

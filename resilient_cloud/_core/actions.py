@@ -2,7 +2,8 @@
 
 The core decides; a driver (threads or asyncio) does. Each action is the
 whole of one step: the driver performs it and reports back with the
-method named in its docstring.
+method named in its docstring. Treated as immutable; not frozen, because
+several are made per call and frozen dataclasses cost a setattr per field.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from resilient_cloud._failover import Route
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Leg:
     """One request of a call: where it goes, its attempt number, and the
     breaker's admission it holds (handed back when it is judged)."""
@@ -29,7 +30,7 @@ class Leg:
     hedge: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WaitForSlot:
     """Take a slot of ``bulkhead``, waiting up to ``max_wait`` seconds; then
     ``admitted(now)``, or ``refused_by_bulkhead(now)``. The driver releases
@@ -39,7 +40,7 @@ class WaitForSlot:
     max_wait: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Send:
     """Send ``leg`` (rewinding the streams in the parameters first when
     ``rewind``), judge it with ``judge(...)``, then ``settle(judged, now)``.
@@ -53,14 +54,14 @@ class Send:
     hedge_after: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Sleep:
     """Back off for ``seconds`` on the policy's clock, then ``slept(now)``."""
 
     seconds: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Build:
     """Build the client of region ``index`` (I/O: awaited by the async
     driver), then ``built(index, ok, now)``, which decides again."""
@@ -68,7 +69,7 @@ class Build:
     index: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Stop:
     """The call is over: return ``result``, or raise ``error``."""
 
@@ -76,7 +77,7 @@ class Stop:
     error: BaseException | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Judged:
     """One leg's result, error and classified outcome, with the events it
     caused (for the driver to publish)."""

@@ -211,12 +211,20 @@ class CallCore:
             self._events.append(self._event(_hooks.HedgeEnded, hedge_won=hedge_won))
         return self.settle(judged, now)
 
-    def abandon(self, leg: Leg, now: float) -> None:
+    def abandon(self, leg: Leg, started: float, now: float) -> list[Any]:
         """A leg was cancelled before its answer (asyncio): hand back the
-        breaker admission it holds, saying nothing about the endpoint."""
+        breaker admission it holds, saying nothing about the endpoint. Its
+        events (it ended "cancelled"), for the driver to publish."""
+        events: list[Any] = []
         breaker = self.call.breaker if leg.route is self.call.route else self._breaker_of(leg.route)
         if leg.admission is not None and breaker is not None:
-            self._note_transition(breaker.record(now, leg.admission, None), self._events)
+            self._note_transition(breaker.record(now, leg.admission, None), events)
+        if self._observed:
+            events.append(self._event(
+                _hooks.AttemptEnded, region=leg.route.region, attempt=leg.attempt,
+                outcome="cancelled", error=None, duration=now - started,
+            ))
+        return events
 
     def cancelled(self, now: float, error: BaseException) -> None:
         """The call was cancelled: free what it holds and say it ended."""
@@ -464,7 +472,8 @@ class CallCore:
             call.moved_from = None
         if error is None:
             call.stop_reason = None
-            _report_attempts(result, call)
+            if call.attempts > 1:  # after one attempt botocore's own count (0) stands
+                _report_attempts(result, call)
         elif isinstance(error, Exception) and not isinstance(error, ResilienceError):
             annotate(error, call.details(now))
             _report_attempts(getattr(error, "response", None), call)

@@ -131,8 +131,7 @@ class AsyncDriver:
             try:
                 run.result = await (leg.route.send or send)(*run.request)
             except asyncio.CancelledError:
-                core.abandon(leg, self._clock.monotonic())
-                raise
+                raise  # abandoned by LegRun
             except BaseException as error:
                 run.error = error
         assert run.judged is not None

@@ -69,7 +69,9 @@ class LegRun:
     On entry: the leg's events are published and a fresh attempt trace is
     set in the context (our connection seams and botocore's event handlers
     write into it); on exit: the core judges what the leg got, and the
-    events of that are published.
+    events of that are published. A leg cancelled mid-request (only an
+    asyncio one can be) is abandoned instead: it hands back its breaker
+    admission and ends "cancelled".
     """
 
     __slots__ = ("result", "error", "judged", "request", "_core", "_leg", "_clock", "_publish",
@@ -96,8 +98,9 @@ class LegRun:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         CURRENT_TRACE.reset(self._token)
-        if exc_type is not None:
-            return  # cancelled: the driver abandons the leg
+        if exc_type is not None:  # cancelled (asyncio): it gets no verdict
+            self._publish(self._core.abandon(self._leg, self._started, self._clock.monotonic()))
+            return
         self.judged = self._core.judge(
             self._leg, self.result, self.error, self._trace, self._started, self._clock.monotonic()
         )

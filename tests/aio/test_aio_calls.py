@@ -11,6 +11,7 @@ unretrieved task exception.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import random
@@ -19,34 +20,24 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import botocore.loaders
 import pytest
 
 import resilient_cloud as rc
 import resilient_cloud.aio
 from resilient_cloud import hooks
 from resilient_cloud.testing import FakeClock, Reply, ScriptedResponses
+from tests.apis import AsyncioLog
 
 KEY = {"pk": {"S": "1"}}
 ITEM = Reply(200, json.dumps({"Item": KEY}).encode())
 TABLE = Reply(200, json.dumps({"Table": {"TableName": "t", "TableStatus": "ACTIVE"}}).encode())
 
 
-class _Reported(logging.Handler):
-    """What asyncio's debug mode logs (a slow callback, a never-retrieved
-    task exception, a coroutine never awaited), kept to fail the test."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 def run(main: Callable[[], Awaitable[Any]]) -> Any:
     """Run ``main()`` on a debug-mode loop; fail on anything it reports or leaves."""
     reported: list[str] = []
-    logged = _Reported()
+    logged = AsyncioLog()  # client creation, aiobotocore parsing its model, is exempt
     asyncio_logger = logging.getLogger("asyncio")
     asyncio_logger.addHandler(logged)
 
@@ -97,6 +88,20 @@ async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> No
         await asyncio.sleep(0.001)
 
 
+@functools.lru_cache(maxsize=1)
+def _loader() -> Any:
+    return botocore.loaders.create_loader()
+
+
+def aio_session(**kwargs: Any) -> resilient_cloud.aio.Session:
+    """An ``rc.aio.Session`` sharing one botocore loader with the others, so
+    a client is made without parsing its service model again on the loop
+    (0.1 s each, more on a loaded machine: a slow callback in debug mode)."""
+    session = resilient_cloud.aio.Session(**kwargs)
+    session.register_component("data_loader", _loader())
+    return session
+
+
 def policy(**fields: Any) -> rc.Policy:
     fields.setdefault("random", random.Random(3))
     return rc.Policy(**fields)
@@ -107,7 +112,7 @@ def test_a_hedge_to_the_fallback_wins_and_the_slow_leg_is_cancelled() -> None:
 
     async def main() -> Held:
         held = Held(hold={"us-east-1"})
-        session = resilient_cloud.aio.Session(
+        session = aio_session(
             policy=policy(hedge=rc.Hedge(delay=0.01), hooks=(events.append,))
         )
         session.register("before-send", held.answer)
@@ -128,6 +133,10 @@ def test_a_hedge_to_the_fallback_wins_and_the_slow_leg_is_cancelled() -> None:
     assert held.cancelled == 1  # the primary leg, still waiting, was cancelled
     [ended] = [e for e in events if isinstance(e, hooks.HedgeEnded)]
     assert ended.hedge_won
+    # Every attempt that started ends, the cancelled one too (hooks and spans pair them).
+    assert [(e.region, e.outcome) for e in events if isinstance(e, hooks.AttemptEnded)] == [
+        ("us-west-2", "success"), ("us-east-1", "cancelled"),
+    ]
     [home] = [h for h in rc.health() if h.endpoint.region == "us-east-1"]
     assert home.hedging is not None and (home.hedging.fired, home.hedging.won) == (1, 1)
     # The cancelled leg handed its breaker admission back: nothing counted against us-east-1.
@@ -137,7 +146,7 @@ def test_a_hedge_to_the_fallback_wins_and_the_slow_leg_is_cancelled() -> None:
 def test_a_thousand_cancelled_calls_leave_no_slot_task_or_hedge_behind() -> None:
     async def main() -> tuple[Any, Any, int]:
         held = Held(hold={"us-east-1", "us-west-2"})
-        session = resilient_cloud.aio.Session(policy=policy(
+        session = aio_session(policy=policy(
             hedge=rc.Hedge(delay=0.001, max_concurrent=32),
             bulkhead=rc.Bulkhead(max_concurrent=100, max_queue=1000, max_wait=30.0),
             budget=None,  # every hedge may go
@@ -169,7 +178,7 @@ def test_the_deadline_cancels_an_attempt_in_flight() -> None:
 
     async def main() -> Held:
         held = Held(hold={"us-east-1"})
-        session = resilient_cloud.aio.Session(policy=policy(deadline=0.05, hooks=(events.append,)))
+        session = aio_session(policy=policy(deadline=0.05, hooks=(events.append,)))
         session.register("before-send", held.answer)
         async with session.create_client("dynamodb", region_name="us-east-1") as ddb:
             with pytest.raises(rc.DeadlineExceededError, match="in flight"):
@@ -187,7 +196,7 @@ def test_a_cancelled_call_says_it_ended() -> None:
 
     async def main() -> None:
         held = Held(hold={"us-east-1"})
-        session = resilient_cloud.aio.Session(policy=policy(hooks=(events.append,)))
+        session = aio_session(policy=policy(hooks=(events.append,)))
         session.register("before-send", held.answer)
         async with session.create_client("dynamodb", region_name="us-east-1") as ddb:
             call = asyncio.ensure_future(ddb.get_item(TableName="t", Key=KEY))
@@ -218,7 +227,7 @@ def test_sync_and_async_clients_of_one_endpoint_share_the_bulkhead_and_breaker()
     assert in_sync_request.wait(10)  # the sync call holds the one slot
 
     async def main() -> list[Any]:
-        session = resilient_cloud.aio.Session(policy=shared)
+        session = aio_session(policy=shared)
         async with session.create_client("dynamodb", region_name="us-east-1") as ddb:
             ScriptedResponses(ddb, [], then=ITEM)
             waiting = asyncio.ensure_future(ddb.get_item(TableName="t", Key=KEY))
@@ -247,7 +256,7 @@ def test_paginators_waiters_and_modeled_errors_go_through_the_pipeline() -> None
     ]
 
     async def main() -> list[str]:
-        session = resilient_cloud.aio.Session(policy=policy(clock=clock, hooks=(events.append,)))
+        session = aio_session(policy=policy(clock=clock, hooks=(events.append,)))
         async with session.create_client("dynamodb", region_name="us-east-1") as ddb:
             script = ScriptedResponses(ddb, [*pages, not_found, TABLE, not_found])
             names = [
@@ -291,7 +300,7 @@ def test_the_harness_fails_on_what_debug_mode_reports() -> None:
 
 
 def test_bad_arguments_are_refused_when_create_client_is_called() -> None:
-    session = resilient_cloud.aio.Session()
+    session = aio_session()
     with pytest.raises(TypeError, match="fallback_regions must be a sequence of region names, not a string"):
         session.create_client("dynamodb", region_name="us-east-1", fallback_regions="us-west-2")
     with pytest.raises(TypeError, match="fallback_regions must hold strings, not int"):
@@ -319,7 +328,7 @@ def test_a_call_cancelled_as_the_bulkhead_hands_it_a_slot_stays_cancelled(turns:
 
     async def main() -> tuple[bool, int, Any]:
         held = Held(hold={"us-east-1"})
-        session = resilient_cloud.aio.Session(policy=policy(
+        session = aio_session(policy=policy(
             bulkhead=rc.Bulkhead(max_concurrent=1, max_queue=10, max_wait=30.0)
         ))
         session.register("before-send", held.answer)
