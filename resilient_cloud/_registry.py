@@ -71,13 +71,29 @@ class StateKey:
         )
 
 
+class _States(cachetools.LRUCache):  # type: ignore[type-arg]
+    """cachetools' LRU cache, saying when it evicts."""
+
+    def __init__(self, maxsize: int, evicted: Callable[[], None]) -> None:
+        super().__init__(maxsize)
+        self._evicted = evicted
+
+    def popitem(self) -> tuple[Any, Any]:
+        item = super().popitem()
+        self._evicted()
+        return item
+
+
 class Registry:
     """A bounded, thread-safe map from keys to lazily built shared states."""
 
     def __init__(self, maxsize: int = MAX_ENTRIES) -> None:
         self._maxsize = maxsize
         self._lock = threading.Lock()
-        self._states: cachetools.LRUCache[Hashable, Any] = cachetools.LRUCache(maxsize)
+        #: Bumped whenever a state is dropped (evicted, cleared, forked away):
+        #: what :meth:`get_memoized` callers check instead of locking.
+        self.generation = 0
+        self._states = _States(maxsize, self._dropped)
 
     def get(self, key: Hashable, factory: Callable[[], T]) -> T:
         with self._lock:
@@ -86,6 +102,24 @@ class Registry:
                 state = factory()
                 self._states[key] = state
             return state
+
+    def get_memoized(
+        self, key: StateKey, build: Callable[[Any], T], memo: dict[StateKey, tuple[int, Any]]
+    ) -> T:
+        """``get(key, lambda: build(key.options))``, remembered in the
+        caller's ``memo`` until the registry drops any state: looked up on
+        every call, so the common case takes no lock."""
+        generation = self.generation  # read first: a drop meanwhile makes the entry stale
+        entry = memo.get(key)
+        if entry is not None and entry[0] == generation:
+            state: T = entry[1]
+            return state
+        state = self.get(key, lambda: build(key.options))
+        memo[key] = (generation, state)
+        return state
+
+    def _dropped(self) -> None:
+        self.generation += 1
 
     def items(self) -> list[tuple[Hashable, Any]]:
         with self._lock:
@@ -108,10 +142,12 @@ class Registry:
     def clear(self) -> None:
         with self._lock:
             self._states.clear()
+            self._dropped()
 
     def _after_fork_in_child(self) -> None:
         self._lock = threading.Lock()
-        self._states = cachetools.LRUCache(self._maxsize)
+        self._states = _States(self._maxsize, self._dropped)
+        self._dropped()
 
     def __len__(self) -> int:
         return len(self._states)

@@ -74,6 +74,8 @@ class ClientRuntime:
         self._hedge_key = self._key("hedge", policy.hedge)
         # Failover: route 0 is this client; the others are built on first use.
         self.asynchronous = asynchronous
+        # The shared states this client used, until the registry drops one.
+        self._states: dict[StateKey, tuple[int, Any]] = {}
         self._retired: list[ClientRuntime] = []
         self._fallback_clients: Any = None
         if fallback_factory is not None and fallback_regions and policy.failover is not None:
@@ -151,7 +153,7 @@ class ClientRuntime:
             bulkhead=self.bulkhead(),
             route=own if routes is None else None,  # None: the core starts where routes say
             routes=routes,
-            hedge=_shared(self._hedge_key, HedgeState) if read_only else None,
+            hedge=self._shared(self._hedge_key, HedgeState) if read_only else None,
             rewindable=params.rewindable,
             has_streams=params.has_streams,
         )
@@ -247,12 +249,12 @@ class ClientRuntime:
         return breaker is not None and breaker.retry_after(self.policy.clock.monotonic()) is not None
 
     def _breaker(self, route: Route) -> CircuitBreakerState | None:
-        return _shared(
+        return self._shared(
             route.breaker_key, lambda options: CircuitBreakerState(options, self.policy.random)
         )
 
     def _budget(self, route: Route) -> RetryBudgetState | None:
-        return _shared(route.budget_key, RetryBudgetState)
+        return self._shared(route.budget_key, RetryBudgetState)
 
     def _prepare_fallback_client(self, client: Any, region: str) -> None:
         """Make a fallback client safe to send our attempts through: no
@@ -270,7 +272,14 @@ class ClientRuntime:
     # is replaced for every client at once rather than split between them.
 
     def bulkhead(self) -> BulkheadState | None:
-        return _shared(self._bulkhead_key, lambda options: BulkheadState(options))
+        return self._shared(self._bulkhead_key, BulkheadState)
+
+    def _shared(self, key: StateKey | None, build: Callable[[Any], T]) -> T | None:
+        """The registry's state for ``key`` (None: that mechanism is off),
+        built from its options on first use."""
+        if key is None:
+            return None
+        return REGISTRY.get_memoized(key, build, self._states)
 
     def _key(self, kind: str, options: Any, clock: Any = None) -> StateKey | None:
         return self._key_for(kind, self.endpoint, options, clock)
@@ -294,11 +303,6 @@ class ClientRuntime:
         )
 
 
-def _shared(key: StateKey | None, factory: Callable[[Any], T]) -> T | None:
-    """The registry's state for ``key``, built from its options on first use."""
-    if key is None:
-        return None
-    return REGISTRY.get(key, lambda: factory(key.options))
 
 
 def _async_fallback_clients() -> Any:

@@ -100,6 +100,29 @@ def test_the_states_of_one_endpoint() -> None:
     assert registry.states_of(Endpoint("aws", "sqs", "eu-west-1", "sqs.eu-west-1")) == {}
 
 
+def test_memoized_lookups_hold_until_the_registry_drops_a_state() -> None:
+    registry = Registry(maxsize=2)
+    memo: dict = {}
+    built: list[object] = []
+
+    def build(options: object) -> object:
+        built.append(options)
+        return object()
+
+    first = registry.get_memoized(key(1), build, memo)
+    assert registry.get_memoized(key(1), build, memo) is first and built == [1]
+    generation = registry.generation
+    registry.get(key(2), object)
+    assert registry.generation == generation  # adding drops nothing
+    registry.get(key(3), object)  # evicts key(1): every memo is stale
+    assert registry.generation == generation + 1
+    again = registry.get_memoized(key(1), build, memo)
+    assert again is not first and built == [1, 1]
+    registry.clear()
+    assert registry.generation == generation + 2
+    assert registry.get_memoized(key(1), build, memo) is not again
+
+
 def test_endpoint_from_url() -> None:
     endpoint = Endpoint.from_url("aws", "dynamodb", "us-east-1", "https://dynamodb.us-east-1.amazonaws.com")
     assert endpoint.host == "dynamodb.us-east-1.amazonaws.com"
