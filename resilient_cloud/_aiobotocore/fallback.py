@@ -77,10 +77,11 @@ def clone_factory(client: Any) -> AsyncClientFactory:
     ``connector_args`` included), TLS verification and scheme, as
     :func:`~resilient_cloud._botocore.fallback.clone_arguments` reads them.
     Event handlers registered on the client itself are not copied."""
-    credentials, arguments = clone_arguments(client)
+    credentials, loader, arguments = clone_arguments(client)
 
     def make(region: str, endpoint_url: str | None) -> contextlib.AbstractAsyncContextManager[Any]:
         session = AioSession()
+        session.register_component("data_loader", loader)
         session.register_component(
             "credential_provider", AioCredentialResolver([_SameCredentials(credentials)])
         )

@@ -4,6 +4,7 @@ fail loudly when an upgrade moves them."""
 from __future__ import annotations
 
 import boto3
+import botocore.session
 import pytest
 from botocore.config import Config
 
@@ -52,3 +53,12 @@ def test_a_rebuilt_client_shares_credentials_config_and_transport_settings() -> 
     assert rebuilt._endpoint.http_session._verify is False
     assert (rebuilt.meta.config.connect_timeout, rebuilt.meta.config.read_timeout) == (3, 7)
     assert rebuilt.meta.config.max_pool_connections == 33
+
+
+def test_a_client_keeps_its_sessions_data_loader() -> None:
+    # clone_arguments hands it to the fallback client's session, so service
+    # models are not parsed again (on the event loop, for aiobotocore).
+    session = botocore.session.Session()
+    client = session.create_client("dynamodb", region_name="us-east-1",
+                                   aws_access_key_id="k", aws_secret_access_key="s")
+    assert client._loader is session.get_component("data_loader")
