@@ -26,8 +26,6 @@ from resilient_cloud._outcome import AttemptOutcome
 from resilient_cloud._registry import Endpoint, StateKey
 from resilient_cloud._routing import PRIMARY, RegionRouter, Start, Switch
 
-Send = Callable[[str, dict[str, Any]], Any]
-
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -55,10 +53,6 @@ class NeedRoute(Exception):
         self.index = index
 
 
-#: ``resolve(index)``'s answer for a region whose client is not built yet.
-UNBUILT: Any = object()
-
-
 @dataclass(frozen=True, slots=True)
 class Move:
     """Where a call's next attempt would go, and the regions it will then
@@ -71,10 +65,11 @@ class Move:
 class CallRoutes:
     """The regions one call may use, in order, and which it tried this round.
 
-    Decides without I/O: ``resolve(index)`` returns a built route, None (its
-    client could not be built) or :data:`UNBUILT`, which raises
-    :class:`NeedRoute`. Used by the call's own driver; the router it reports
-    to is shared.
+    Decides without I/O: ``resolve(index)`` returns a built route, or None
+    while its client is not built, which raises :class:`NeedRoute`; a
+    region whose client failed to build (``build_failed``) is skipped for
+    the rest of the call. Used by the call's own driver; the router it
+    reports to is shared.
     """
 
     __slots__ = (
@@ -169,8 +164,8 @@ class CallRoutes:
     def _route(self, index: int) -> Route | None:
         if index in self._unbuildable:
             return None
-        route = self._resolve(index)
-        if route is UNBUILT:
+        route: Route | None = self._resolve(index)
+        if route is None:
             raise NeedRoute(index)
         return route
 

@@ -17,7 +17,7 @@ from resilient_cloud._core.machine import CallCore
 from resilient_cloud._dns.cache import DnsAnswerCache, Requester, cache_for
 from resilient_cloud._drivers.common import CallParams
 from resilient_cloud._drivers.sync import Send, SyncDriver
-from resilient_cloud._failover import UNBUILT, CallRoutes, Route
+from resilient_cloud._failover import CallRoutes, Route
 from resilient_cloud._hedging import HedgePool, HedgeState
 from resilient_cloud._options import DEFAULT_MAX_ATTEMPTS, Policy
 from resilient_cloud._registry import REGISTRY, Endpoint, StateKey
@@ -192,10 +192,9 @@ class ClientRuntime:
             key, lambda: RegionRouter(*key.options, now=self.policy.clock.monotonic())
         )
 
-    def _resolve(self, index: int) -> Any:
-        """Region ``index``'s route, or UNBUILT before its client is built."""
-        route = self._routes[index]
-        return UNBUILT if route is None else route
+    def _resolve(self, index: int) -> Route | None:
+        """Region ``index``'s route; None before its client is built."""
+        return self._routes[index]
 
     def build_route(self, index: int) -> bool:
         """Build region ``index``'s client and route; False when that fails

@@ -25,7 +25,7 @@ from resilient_cloud._budget import RetryBudgetState
 from resilient_cloud._call import Call
 from resilient_cloud._core.actions import Build, Judged, Send, Sleep, Stop
 from resilient_cloud._core.machine import CallCore
-from resilient_cloud._failover import UNBUILT, CallRoutes, Route
+from resilient_cloud._failover import CallRoutes, Route
 from resilient_cloud._hedging import HedgeState
 from resilient_cloud._outcome import AttemptTrace, Exchange
 from resilient_cloud._registry import Endpoint
@@ -288,7 +288,7 @@ def routes_for(clock: FakeClock, resolve: Any, breakers: dict[int, CircuitBreake
 
 def test_a_sick_read_moves_to_the_next_region_at_once_building_its_client_first(clock) -> None:
     built = {0: route(0)}
-    routes = routes_for(clock, lambda index: built.get(index, UNBUILT), {})
+    routes = routes_for(clock, built.get, {})
     core = make_core(clock, routes=routes)
     driver = Driver(core, clock, [not_sent(), OK])
     driver.build = lambda index: built.setdefault(index, route(index)) is not None
@@ -300,7 +300,7 @@ def test_a_sick_read_moves_to_the_next_region_at_once_building_its_client_first(
 
 
 def test_a_region_whose_client_cannot_be_built_is_skipped_for_the_call(clock) -> None:
-    routes = routes_for(clock, lambda index: route(0) if index == 0 else UNBUILT, {})
+    routes = routes_for(clock, lambda index: route(0) if index == 0 else None, {})
     driver = Driver(make_core(clock, routes=routes, max_attempts=2), clock, [not_sent(), OK])
     driver.build = lambda index: False
     assert driver.run().error is None
