@@ -440,13 +440,18 @@ def test_a_bulkhead_wait_never_outlasts_the_deadline_and_a_refusal_says_why(cloc
     assert isinstance(wait, WaitForSlot) and wait.max_wait == pytest.approx(0.2)
     stop = core.refused_by_bulkhead(clock.monotonic())
     assert isinstance(stop.error, BulkheadFullError)
-    assert "2 calls already in flight to dynamodb.us-east-1" in str(stop.error)
+    assert str(stop.error) == (
+        "dynamodb.GetItem in us-east-1: 2 calls already in flight to dynamodb.us-east-1 "
+        "(dynamodb.us-east-1.amazonaws.com)"
+    )
     assert core.call.stop_reason is StopReason.BULKHEAD_FULL
 
 
 def test_a_call_refused_for_its_deadline_says_so(clock) -> None:
     stop = Driver(make_core(clock, deadline=0.0), clock, []).run()
-    assert "the deadline passed before any request was sent" in str(stop.error)
+    assert str(stop.error) == (
+        "dynamodb.GetItem in us-east-1: the deadline passed before any request was sent"
+    )
 
 
 def test_a_200_whose_body_fails_its_crc32_is_judged_a_failure_without_a_result(clock) -> None:
@@ -462,3 +467,38 @@ def test_a_200_whose_body_fails_its_crc32_is_judged_a_failure_without_a_result(c
     judged = core.judge(send.leg, {"Item": {}}, None, trace, 0.0, 0.01)
     assert judged.outcome.kind == "checksum-mismatch"
     assert judged.result is None and judged.error is not None
+
+
+def test_a_failed_leg_tells_its_own_regions_breaker_what_failed(clock) -> None:
+    east = CircuitBreakerState(CircuitBreaker(), random.Random(1))
+    west = CircuitBreakerState(CircuitBreaker(), random.Random(1))
+    routes = routes_for(clock, route, {})
+    core = make_core(clock, routes=routes, breakers={0: east, 1: west}, hedge=HedgeState(Hedge(delay=0.05)))
+    first = core.begin(clock.monotonic())
+    assert isinstance(first, Send)
+    hedge = core.hedge_due(clock.monotonic())
+    assert isinstance(hedge, Send) and hedge.leg.route.index == 1
+    error = server_error()
+    now = clock.monotonic()
+    judged = core.judge(hedge.leg, None, error, AttemptTrace(exchange=exchange_for(error)), now, now)
+    assert judged.outcome.kind == "server-error"
+    assert west.snapshot(now).last_failure == "server-error (InternalServerError)"
+    assert (west.snapshot(now).failures_in_window, west.snapshot(now).consecutive_failures) == (1, 1)
+    assert east.snapshot(now).consecutive_failures == 0 and east.snapshot(now).last_failure is None
+
+
+def test_sick_failures_reach_the_shared_router_which_moves_later_calls(clock) -> None:
+    router = RegionRouter(REGIONS, Failover(switch_after=3), now=clock.monotonic())
+
+    def one_call() -> Driver:
+        start, switch = router.start(clock.monotonic(), frozenset())
+        routes = CallRoutes(router, start, route, lambda index: False, switch)
+        driver = Driver(make_core(clock, routes=routes, max_attempts=1), clock, [server_error()])
+        driver.run()
+        return driver
+
+    calls = [one_call() for _ in range(4)]
+    assert [c.sent[0].leg.route.region for c in calls] == ["us-east-1"] * 3 + ["us-west-2"]
+    assert router.snapshot(clock.monotonic()).reason == (
+        "3 failures in a row in us-east-1: server-error (InternalServerError)"
+    )
