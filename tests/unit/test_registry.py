@@ -119,8 +119,8 @@ def test_memoized_lookups_hold_until_the_registry_drops_a_state() -> None:
     again = registry.get_memoized(key(1), build, memo)  # rebuilt (and evicts key(2))
     assert again is not first and built == [1, 1]
     generation = registry.generation
-    registry.clear()
-    assert registry.generation == generation + 1
+    registry.clear()  # cachetools < 5.4 clears by popping each entry: one bump or more
+    assert registry.generation > generation
     assert registry.get_memoized(key(1), build, memo) is not again
 
 
