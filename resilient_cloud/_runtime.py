@@ -16,7 +16,7 @@ from resilient_cloud._call import Call, Operation
 from resilient_cloud._core.machine import CallCore
 from resilient_cloud._dns.cache import DnsAnswerCache, Requester, cache_for
 from resilient_cloud._drivers.common import CallParams
-from resilient_cloud._drivers.sync import Send, SyncDriver
+from resilient_cloud._drivers.sync import SendRequest, SyncDriver
 from resilient_cloud._failover import CallRoutes, Route
 from resilient_cloud._hedging import HedgePool, HedgeState
 from resilient_cloud._options import DEFAULT_MAX_ATTEMPTS, Policy
@@ -105,7 +105,7 @@ class ClientRuntime:
                 hedge_pool=HedgePool(policy.hedge.max_concurrent) if policy.hedge else None,
             )
 
-    def call(self, send: Send, operation_name: str, api_params: dict[str, Any]) -> Any:
+    def call(self, send: SendRequest, operation_name: str, api_params: dict[str, Any]) -> Any:
         core, params = self.start_call(operation_name, api_params)
         return self._driver.run(core, params, send, self.build_route)
 

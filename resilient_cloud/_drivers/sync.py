@@ -22,7 +22,8 @@ from resilient_cloud._drivers.common import CallParams, LegRun
 from resilient_cloud._hedging import HedgePool
 from resilient_cloud._reporting import publish
 
-Send_ = Callable[[str, dict[str, Any]], Any]
+#: ``send(operation_name, params)``: one request through a botocore client.
+SendRequest = Callable[[str, dict[str, Any]], Any]
 #: ``build(index)``: build region ``index``'s client; False when that failed.
 BuildRoute = Callable[[int], bool]
 
@@ -37,7 +38,7 @@ class SyncDriver:
         self._hooks = hooks
         self._hedge_pool = hedge_pool or HedgePool(1)
 
-    def run(self, core: CallCore, params: CallParams, send: Send_, build: BuildRoute) -> Any:
+    def run(self, core: CallCore, params: CallParams, send: SendRequest, build: BuildRoute) -> Any:
         clock = self._clock
         held: BulkheadState | None = None
         action: Action | None = None
@@ -71,7 +72,7 @@ class SyncDriver:
         return action.result
 
     def _send(
-        self, core: CallCore, action: Send, params: CallParams, send: Send_, build: BuildRoute
+        self, core: CallCore, action: Send, params: CallParams, send: SendRequest, build: BuildRoute
     ) -> Action:
         if action.hedge_after is not None and self._hedge_pool.try_enter():
             return self._hedged(core, action, params, send, build)
@@ -79,7 +80,7 @@ class SyncDriver:
             params.rewind()
         return core.settle(self._leg(core, action.leg, params, send), self._clock.monotonic())
 
-    def _leg(self, core: CallCore, leg: Leg, params: CallParams, send: Send_) -> Judged:
+    def _leg(self, core: CallCore, leg: Leg, params: CallParams, send: SendRequest) -> Judged:
         """Send one request and have the core judge it (hedge legs: on a
         worker thread)."""
         with LegRun(core, leg, params, self._clock, self._publish) as run:
@@ -91,7 +92,7 @@ class SyncDriver:
         return run.judged
 
     def _hedged(
-        self, core: CallCore, action: Send, params: CallParams, send: Send_, build: BuildRoute
+        self, core: CallCore, action: Send, params: CallParams, send: SendRequest, build: BuildRoute
     ) -> Action:
         """The first attempt of a read, raced against a hedge if it has not
         answered after ``hedge_after``; the first success wins, the other
