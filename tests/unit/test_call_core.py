@@ -502,3 +502,24 @@ def test_sick_failures_reach_the_shared_router_which_moves_later_calls(clock) ->
     assert router.snapshot(clock.monotonic()).reason == (
         "3 failures in a row in us-east-1: server-error (InternalServerError)"
     )
+
+
+def test_only_a_first_attempts_answer_teaches_the_hedge_delay_and_events_carry_durations(clock) -> None:
+    hedge = HedgeState(Hedge(delay=0.05))
+    core = make_core(clock, hedge=hedge, max_attempts=3)
+    first = core.begin(clock.monotonic())
+    assert isinstance(first, Send)
+    now = clock.monotonic()
+    ok = AttemptTrace(exchange=exchange_for(OK))
+    judged = core.judge(first.leg, dict(OK), None, ok, now, now + 0.02)
+    assert list(hedge._latencies) == [pytest.approx(0.02)]
+    [ended] = [e for e in judged.events if isinstance(e, rc_hooks.AttemptEnded)]
+    assert ended.duration == pytest.approx(0.02)
+    second = core.hedge_due(now)
+    assert isinstance(second, Send) and second.leg.attempt == 2
+    core.judge(second.leg, dict(OK), None, ok, now, now + 0.5)
+    assert list(hedge._latencies) == [pytest.approx(0.02)]  # a hedge's answer teaches nothing
+    error = server_error()
+    failed = core.judge(first.leg, None, error, AttemptTrace(exchange=exchange_for(error)), now, now + 0.3)
+    assert failed.outcome.kind == "server-error"
+    assert list(hedge._latencies) == [pytest.approx(0.02)]  # nor does a failure
