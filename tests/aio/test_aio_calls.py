@@ -90,7 +90,18 @@ async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> No
 
 @functools.lru_cache(maxsize=1)
 def _loader() -> Any:
-    return botocore.loaders.create_loader()
+    """One botocore loader with DynamoDB's models parsed, made when this
+    module is imported: outside any event loop."""
+    loader = botocore.loaders.create_loader()
+    for kind in ("service-2", "endpoint-rule-set-1", "paginators-1", "waiters-2"):
+        loader.load_service_model("dynamodb", kind)
+    loader.load_data("endpoints")
+    loader.load_data("partitions")
+    loader.load_data("sdk-default-configuration")
+    return loader
+
+
+_loader()
 
 
 def aio_session(**kwargs: Any) -> resilient_cloud.aio.Session:
