@@ -4,12 +4,11 @@ run both (sync requests cannot be raced from one thread)."""
 from __future__ import annotations
 
 import collections
-import os
 import threading
-import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from resilient_cloud._forking import renew_after_fork
 from resilient_cloud._options import Hedge
 from resilient_cloud._stats import percentile
 
@@ -83,7 +82,12 @@ class HedgePool:
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
-        _live_pools.add(self)
+        # Renewed at fork rather than on a child's first use (a pid check): a
+        # lazy renewal raced between the child's threads (two of them could
+        # each make a new semaphore, and a slot taken from one was given back
+        # to the other), and a lock held by a parent thread hung whichever
+        # method did not check.
+        renew_after_fork(self)
 
     def try_enter(self) -> bool:
         return self._slots.acquire(blocking=False)
@@ -105,18 +109,3 @@ class HedgePool:
         self._slots = threading.BoundedSemaphore(self._max_concurrent)
         self._executor = None
 
-
-# Renewed at fork rather than on a child's first use (a pid check): a lazy
-# renewal raced between the child's threads (two of them could each make a
-# new semaphore, and a slot taken from one was given back to the other),
-# and a lock held by a parent thread hung whichever method did not check.
-_live_pools: weakref.WeakSet[HedgePool] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for pool in list(_live_pools):
-        pool._after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)

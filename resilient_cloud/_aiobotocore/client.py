@@ -21,7 +21,6 @@ from typing import Any
 from aiobotocore.client import AioBaseClient
 from botocore.client import BaseClient
 
-from resilient_cloud._aiobotocore._subclass import SubclassCache
 from resilient_cloud._aiobotocore.dns import install_dns_cache_async
 from resilient_cloud._aiobotocore.watch import watch_attempts
 from resilient_cloud._botocore.client import RUNTIME_ATTRIBUTE, runtime_of
@@ -29,6 +28,7 @@ from resilient_cloud._botocore.events import take_over_retries
 from resilient_cloud._clock import Clock
 from resilient_cloud._dns.cache import Requester
 from resilient_cloud._options import DnsCache
+from resilient_cloud._subclass import SubclassCache
 
 
 class ResilientAsyncClientMixin:

@@ -62,8 +62,8 @@ from typing import Any
 
 from aiobotocore.httpsession import AIOHTTPSession
 
-from resilient_cloud._aiobotocore._subclass import SubclassCache
 from resilient_cloud._outcome import CURRENT_TRACE
+from resilient_cloud._subclass import SubclassCache
 
 logger = logging.getLogger("resilient_cloud")
 

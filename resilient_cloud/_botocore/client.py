@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
-import threading
-import weakref
 from typing import Any
 
 from botocore.client import BaseClient
 
 from resilient_cloud._botocore.dns import install_dns_cache
 from resilient_cloud._botocore.events import take_over_retries
+from resilient_cloud._subclass import SubclassCache
 
 RUNTIME_ATTRIBUTE = "_resilient_cloud_runtime"
 logger = logging.getLogger("resilient_cloud")
@@ -35,34 +33,7 @@ class ResilientClientMixin:
         return runtime.call(send, operation_name, api_params)
 
 
-_subclasses: weakref.WeakKeyDictionary[type, type] = weakref.WeakKeyDictionary()
-_subclasses_lock = threading.Lock()
-
-
-def _renew_lock_in_child() -> None:
-    # A lock held by another thread at fork() stays held in the child for ever.
-    global _subclasses_lock
-    _subclasses_lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_renew_lock_in_child)
-
-
-def _resilient_class(cls: type) -> type:
-    if issubclass(cls, ResilientClientMixin):
-        return cls
-    with _subclasses_lock:
-        subclass = _subclasses.get(cls)
-        if subclass is None:
-            # Same name and module, so reprs and tracebacks read as before.
-            subclass = type(
-                cls.__name__,
-                (ResilientClientMixin, cls),
-                {"__module__": cls.__module__, "__qualname__": cls.__qualname__},
-            )
-            _subclasses[cls] = subclass
-        return subclass
+resilient_class = SubclassCache(ResilientClientMixin)
 
 
 def check_sync_client(client: Any) -> None:
@@ -82,7 +53,7 @@ def install(client: BaseClient, runtime: Any) -> None:
     """Put ``runtime`` on ``client`` (replacing any earlier one)."""
     prepare_unwrapped(client, runtime.dns_cache, runtime.dns_requester)
     client.__dict__[RUNTIME_ATTRIBUTE] = runtime
-    client.__class__ = _resilient_class(type(client))
+    client.__class__ = resilient_class(type(client))
 
 
 def prepare_unwrapped(client: BaseClient, dns_cache: Any, requester: Any) -> None:

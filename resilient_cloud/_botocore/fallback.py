@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 import threading
-import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +18,8 @@ from urllib.parse import urlsplit
 import boto3.session
 import botocore.session
 from botocore.credentials import CredentialProvider, CredentialResolver
+
+from resilient_cloud._forking import renew_after_fork
 
 logger = logging.getLogger("resilient_cloud")
 
@@ -161,7 +161,7 @@ class FallbackClients:
         self._prepare = prepare
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
-        _ALL.add(self)
+        renew_after_fork(self)
 
     def _after_fork_in_child(self) -> None:
         # A lock held by another thread at fork() stays held in the child for ever.
@@ -182,14 +182,3 @@ class FallbackClients:
     def built(self) -> dict[str, Any]:
         return dict(self._clients)
 
-
-_ALL: weakref.WeakSet[FallbackClients] = weakref.WeakSet()
-
-
-def _renew_locks_in_child() -> None:
-    for fallback_clients in list(_ALL):
-        fallback_clients._after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_renew_locks_in_child)

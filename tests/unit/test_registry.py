@@ -290,7 +290,7 @@ def test_clients_can_be_wrapped_in_a_child_forked_while_another_thread_wrapped_o
         session = rc.Session(region_name="us-east-1")
         return session.client("sqs") is not None
 
-    fork_while_held((client_module._subclasses_lock,), child)
+    fork_while_held((client_module.resilient_class._lock,), child)
 
 
 def test_fallback_clients_are_built_in_a_child_forked_while_another_thread_built_one() -> None:
