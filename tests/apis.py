@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib.util
 import inspect
 import logging
@@ -39,6 +40,20 @@ def api(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """What earlier tests left on the heap is not a test loop's to collect:
+    frozen, a full garbage collection during the test does not walk it (on
+    this suite's heap one took 0.5-0.8 s, and 1.3 s on a loaded machine:
+    a slow callback in debug mode)."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 @pytest.fixture
 def loop() -> Iterator[asyncio.AbstractEventLoop]:
     """An event loop in debug mode that fails the test on any unretrieved
@@ -53,6 +68,7 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     asyncio_logger = logging.getLogger("asyncio")
     asyncio_logger.addHandler(logged)
     with contextlib.ExitStack() as cleanup:
+        cleanup.enter_context(frozen_heap())
         cleanup.callback(asyncio_logger.removeHandler, logged)
         cleanup.callback(loop.close)
         yield loop
@@ -224,21 +240,11 @@ class AsyncioLog(logging.Handler):
 
 @pytest.fixture
 def clients(api: str, request: pytest.FixtureRequest) -> Iterator[Clients]:
-    """Real clients of the API under test; async ones are exited at the end.
-
-    For the async API the test also fails on what asyncio logs (a slow
-    callback: the ``loop`` fixture only sees what reaches its exception
-    handler)."""
+    """Real clients of the API under test; async ones are exited at the end
+    (on the ``loop`` fixture's loop, which fails the test on what asyncio
+    reports or logs)."""
     # Set up before this fixture, so torn down after its clients are exited.
     loop: asyncio.AbstractEventLoop | None = request.getfixturevalue("loop") if api == "async" else None
     made = Clients(api, loop)
-    logged = AsyncioLog()
-    asyncio_logger = logging.getLogger("asyncio")
-    if loop is not None:
-        asyncio_logger.addHandler(logged)
-    try:
-        yield made
-        made.close()
-    finally:
-        asyncio_logger.removeHandler(logged)
-    assert logged.messages == [], f"asyncio logged: {logged.messages}"
+    yield made
+    made.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import json
 import logging
 import random
@@ -28,7 +27,7 @@ import resilient_cloud as rc
 import resilient_cloud.aio
 from resilient_cloud import hooks
 from resilient_cloud.testing import FakeClock, Reply, ScriptedResponses
-from tests.apis import AsyncioLog
+from tests.apis import AsyncioLog, frozen_heap
 
 KEY = {"pk": {"S": "1"}}
 ITEM = Reply(200, json.dumps({"Item": KEY}).encode())
@@ -51,14 +50,10 @@ def run(main: Callable[[], Awaitable[Any]]) -> Any:
         assert left == [], f"tasks left behind: {left}"
         return result
 
-    # What earlier tests left on the heap is not this loop's: frozen, a full
-    # collection during the test does not walk it (a 1.3 s pause was seen).
-    gc.collect()
-    gc.freeze()
     try:
-        result = asyncio.run(checked(), debug=True)
+        with frozen_heap():
+            result = asyncio.run(checked(), debug=True)
     finally:
-        gc.unfreeze()
         asyncio_logger.removeHandler(logged)
     assert reported == [], f"the loop reported: {reported}"
     assert logged.messages == [], f"asyncio logged: {logged.messages}"

@@ -13,9 +13,8 @@ the test.
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,9 +23,9 @@ import resilient_cloud as rc
 from resilient_cloud.testing import FakeClock
 
 # The sync/async parametrization, shared with the integration suite.
-from ..apis import SyncView, api, is_async, loop
+from ..apis import Clients, SyncView, api, clients, is_async, loop
 
-__all__ = ["SyncView", "api", "is_async", "loop"]  # fixtures and helpers this suite's tests use
+__all__ = ["SyncView", "api", "clients", "is_async", "loop"]  # fixtures and helpers this suite's tests use
 
 
 @pytest.fixture
@@ -40,32 +39,16 @@ def events() -> list[Any]:
 
 
 @pytest.fixture
-def make_client(
-    clock: FakeClock, events: list[Any], api: str, request: pytest.FixtureRequest
-) -> Iterator[Callable[..., Any]]:
+def make_client(clock: FakeClock, events: list[Any], clients: Clients) -> Callable[..., Any]:
     """``make_client(service="dynamodb", region=..., **policy_fields)``."""
-    exits: list[Callable[[], None]] = []
-    # Set up before this fixture, so torn down after its clients are exited.
-    loop: asyncio.AbstractEventLoop | None = request.getfixturevalue("loop") if api == "async" else None
 
     def make(service: str = "dynamodb", region: str = "us-east-1", **policy_fields: Any) -> Any:
         policy_fields.setdefault("clock", clock)
         policy_fields.setdefault("random", random.Random(7))
         policy_fields.setdefault("hooks", (events.append,))
-        policy = rc.Policy(**policy_fields)
-        if api == "sync":
-            return rc.Session(region_name=region, policy=policy).client(service)
-        import resilient_cloud.aio
+        return clients.session(region_name=region, policy=rc.Policy(**policy_fields)).client(service)
 
-        assert loop is not None
-        creator = resilient_cloud.aio.Session(policy=policy).create_client(service, region_name=region)
-        client = loop.run_until_complete(creator.__aenter__())
-        exits.append(lambda: loop.run_until_complete(creator.__aexit__(None, None, None)))
-        return SyncView(client, loop)
-
-    yield make
-    for exit_client in reversed(exits):
-        exit_client()
+    return make
 
 
 def http_response(client: Any, url: str, reply: Any) -> Any:

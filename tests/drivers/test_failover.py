@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,8 +40,8 @@ from resilient_cloud.hooks import (
 )
 from resilient_cloud.testing import FakeClock, Reply, ScriptedResponses
 
+from ..apis import Clients
 from ..recording import Events
-from .conftest import SyncView
 from .replies import DDB_500, DDB_EMPTY, DDB_ITEM, DDB_THROTTLE, DDB_VALIDATION
 
 EAST, WEST, EU = "us-east-1", "us-west-2", "eu-west-1"
@@ -108,15 +108,12 @@ def hooks() -> Events:
 
 @pytest.fixture
 def make_client(
-    clock: FakeClock, hooks: Events, scripts: RegionScripts, api: str,
-    request: pytest.FixtureRequest,
-) -> Iterator[Callable[..., Any]]:
+    clock: FakeClock, hooks: Events, scripts: RegionScripts, clients: Clients
+) -> Callable[..., Any]:
     """``make_client(fallback_regions=(WEST,), client_args=None, **policy_fields)``:
     a DynamoDB client in us-east-1, made by an ``rc.Session`` (``rc.aio.Session``
     for the async API) with ``client_args`` passed to ``session.client``
     (``create_client``), whose requests (in every region) the scripts answer."""
-    exits: list[Callable[[], None]] = []
-    loop = request.getfixturevalue("loop") if api == "async" else None
 
     def make(
         fallback_regions: Iterable[str] = (WEST,), client_args: Mapping[str, Any] | None = None,
@@ -125,27 +122,12 @@ def make_client(
         policy_fields.setdefault("clock", clock)
         policy_fields.setdefault("random", random.Random(7))
         policy_fields.setdefault("hooks", (hooks,))
-        policy = rc.Policy(**policy_fields)
-        if loop is None:
-            session = rc.Session(region_name=EAST, policy=policy)
-            scripts.install(session._session)
-            return session.client(
-                "dynamodb", fallback_regions=fallback_regions, **(client_args or {})
-            )
-        import resilient_cloud.aio
+        session = clients.session(region_name=EAST, policy=rc.Policy(**policy_fields))
+        botocore_session = session.aio_session if clients.is_async else session._session
+        scripts.install(botocore_session, asynchronous=clients.is_async)
+        return session.client("dynamodb", fallback_regions=fallback_regions, **(client_args or {}))
 
-        aio_session = resilient_cloud.aio.Session(policy=policy)
-        scripts.install(aio_session, asynchronous=True)
-        creator = aio_session.create_client(
-            "dynamodb", region_name=EAST, fallback_regions=fallback_regions, **(client_args or {})
-        )
-        client = loop.run_until_complete(creator.__aenter__())
-        exits.append(lambda: loop.run_until_complete(creator.__aexit__(None, None, None)))
-        return SyncView(client, loop)
-
-    yield make
-    for exit_client in reversed(exits):
-        exit_client()
+    return make
 
 
 def get(client: Any) -> Any:
