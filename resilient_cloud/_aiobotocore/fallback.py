@@ -21,9 +21,9 @@ from typing import Any
 
 from aiobotocore.credentials import AioCredentialResolver
 from aiobotocore.session import AioSession
-from botocore.credentials import CredentialProvider
 
-from resilient_cloud._botocore.fallback import clone_arguments
+from resilient_cloud._botocore.fallback import SameCredentials
+from resilient_cloud._botocore.fallback import clone_factory as sync_clone_factory
 
 #: ``(region, endpoint_url or None) -> async context manager of an aiobotocore client``
 AsyncClientFactory = Callable[[str, "str | None"], contextlib.AbstractAsyncContextManager[Any]]
@@ -55,17 +55,9 @@ def session_factory(session: AioSession, arguments: Mapping[str, Any]) -> AsyncC
     return make
 
 
-class _SameCredentials(CredentialProvider):
-    """Hands out the primary client's credentials object (``AioCredentials``
-    or ``AioRefreshableCredentials``), so both sign as one identity and
-    refreshing ones keep refreshing. aiobotocore's resolver awaits ``load()``."""
-
-    METHOD = "resilient-cloud-primary-client"
-    CANONICAL_NAME = "resilient-cloud-primary-client"
-
-    def __init__(self, credentials: Any) -> None:
-        super().__init__()
-        self._credentials = credentials
+class _AsyncSameCredentials(SameCredentials):
+    """The primary client's credentials object (``AioCredentials`` or
+    ``AioRefreshableCredentials``): aiobotocore's resolver awaits ``load()``."""
 
     async def load(self) -> Any:  # type: ignore[override]
         return self._credentials
@@ -73,21 +65,9 @@ class _SameCredentials(CredentialProvider):
 
 def clone_factory(client: Any) -> AsyncClientFactory:
     """Fallback clients rebuilt from an aiobotocore client whose session is
-    unknown (``rc.aio.wrap``): its credentials, config (``AioConfig``,
-    ``connector_args`` included), TLS verification and scheme, as
-    :func:`~resilient_cloud._botocore.fallback.clone_arguments` reads them.
-    Event handlers registered on the client itself are not copied."""
-    credentials, loader, arguments = clone_arguments(client)
-
-    def make(region: str, endpoint_url: str | None) -> contextlib.AbstractAsyncContextManager[Any]:
-        session = AioSession()
-        session.register_component("data_loader", loader)
-        session.register_component(
-            "credential_provider", AioCredentialResolver([_SameCredentials(credentials)])
-        )
-        return session.create_client(region_name=region, endpoint_url=endpoint_url, **arguments)
-
-    return make
+    unknown (``rc.aio.wrap``), as the sync ``clone_factory`` rebuilds them;
+    each ``make`` returns aiobotocore's ``create_client`` context."""
+    return sync_clone_factory(client, AioSession, AioCredentialResolver, _AsyncSameCredentials)
 
 
 class AsyncFallbackClients:

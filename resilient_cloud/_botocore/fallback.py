@@ -101,7 +101,7 @@ def session_factory(
     return make
 
 
-class _SameCredentials(CredentialProvider):
+class SameCredentials(CredentialProvider):
     """Hands out the primary client's credentials object, so refreshable
     credentials keep refreshing and both clients sign as one identity."""
 
@@ -116,14 +116,21 @@ class _SameCredentials(CredentialProvider):
         return self._credentials
 
 
-def clone_arguments(client: Any) -> tuple[Any, Any, dict[str, Any]]:
-    """What a client rebuilt for another region takes from ``client`` (a
-    botocore or aiobotocore client): its credentials object, its data
-    loader (service models already parsed: parsing DynamoDB's again costs
-    0.1-0.3 s, on the event loop for aiobotocore), and ``create_client``'s
-    arguments but the region and endpoint (its service, config, TLS
-    verification and scheme)."""
-    return client._request_signer._credentials, client._loader, {
+def clone_factory(
+    client: Any,
+    session_class: type = botocore.session.Session,
+    resolver_class: type = CredentialResolver,
+    provider_class: type = SameCredentials,
+) -> ClientFactory:
+    """Fallback clients rebuilt from a client whose session is unknown
+    (``rc.wrap``, or ``rc.aio.wrap`` with aiobotocore's session, resolver
+    and an async provider): each a new ``session_class`` given ``client``'s
+    credentials object and data loader (service models already parsed:
+    parsing DynamoDB's again costs 0.1-0.3 s, on the event loop for
+    aiobotocore), made with its service, config, TLS verification and
+    scheme. Event handlers registered on the client itself are not copied."""
+    credentials, loader = client._request_signer._credentials, client._loader
+    arguments = {
         "service_name": client.meta.service_model.service_name,
         "config": client.meta.config,
         # URLLib3Session, AIOHTTPSession and HttpxSession all keep it here.
@@ -131,19 +138,10 @@ def clone_arguments(client: Any) -> tuple[Any, Any, dict[str, Any]]:
         "use_ssl": urlsplit(client.meta.endpoint_url).scheme != "http",
     }
 
-
-def clone_factory(client: Any) -> ClientFactory:
-    """Fallback clients rebuilt from a client whose session is unknown
-    (``rc.wrap``): see :func:`clone_arguments`. Event handlers registered
-    on the client itself are not copied."""
-    credentials, loader, arguments = clone_arguments(client)
-
     def make(region: str, endpoint_url: str | None) -> Any:
-        session = botocore.session.Session()
+        session = session_class()
         session.register_component("data_loader", loader)
-        session.register_component(
-            "credential_provider", CredentialResolver([_SameCredentials(credentials)])
-        )
+        session.register_component("credential_provider", resolver_class([provider_class(credentials)]))
         return session.create_client(region_name=region, endpoint_url=endpoint_url, **arguments)
 
     return make

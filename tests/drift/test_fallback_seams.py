@@ -56,7 +56,7 @@ def test_a_rebuilt_client_shares_credentials_config_and_transport_settings() -> 
 
 
 def test_a_client_keeps_its_sessions_data_loader() -> None:
-    # clone_arguments hands it to the fallback client's session, so service
+    # clone_factory hands it to the fallback client's session, so service
     # models are not parsed again (on the event loop, for aiobotocore).
     session = botocore.session.Session()
     client = session.create_client("dynamodb", region_name="us-east-1",
