@@ -101,6 +101,12 @@ def served_region(response: Any) -> str | None:
     return region if isinstance(region, str) else None
 
 
+def _record(kind: str, submitted: float, started: float, ok: bool, region: str | None, trace: Any) -> CallRecord:
+    """One finished call, timed from the load's start."""
+    end = time.monotonic() - started
+    return CallRecord(kind, submitted, end, ok, trace.sent, region, trace.hedges, trace.hedge_won)
+
+
 def run_load(
     load: Load,
     calls: Mapping[str, Callable[[], object]],
@@ -124,10 +130,7 @@ def run_load(
             ok = False
         finally:
             tracer.end(token)
-        end = time.monotonic() - started
-        record = CallRecord(
-            kind, submitted, end, ok, trace.sent, region, trace.hedges, trace.hedge_won
-        )
+        record = _record(kind, submitted, started, ok, region, trace)
         with lock:
             records.append(record)
 
@@ -234,10 +237,7 @@ async def run_load_async(
             ok = False
         finally:
             tracer.end(token)
-        end = time.monotonic() - started
-        records.append(
-            CallRecord(kind, submitted, end, ok, trace.sent, region, trace.hedges, trace.hedge_won)
-        )
+        records.append(_record(kind, submitted, started, ok, region, trace))
 
     kinds = _kinds(load)
     tasks: list[asyncio.Task[None]] = []

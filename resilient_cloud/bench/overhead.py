@@ -54,6 +54,11 @@ def measure(calls: int) -> dict[str, Any]:
     for _ in range(ROUNDS):
         plain_times.append(_time_calls(plain, per_round))
         resilient_times.append(_time_calls(resilient, per_round))
+    return _summary(plain_times, resilient_times, per_round)
+
+
+def _summary(plain_times: list[float], resilient_times: list[float], per_round: int) -> dict[str, Any]:
+    """The interleaved rounds' figures: per-call medians and the median ratio."""
     ratios = [r / p for r, p in zip(resilient_times, plain_times)]
     return {
         "calls_per_subject": per_round * ROUNDS,
@@ -94,16 +99,10 @@ async def _measure_aio(calls: int) -> dict[str, Any]:
         for _ in range(ROUNDS):
             plain_times.append(await _time_calls_async(plain, per_round))
             resilient_times.append(await _time_calls_async(resilient, per_round))
-    ratios = [r / p for r, p in zip(resilient_times, plain_times)]
     return {
         "plain": "plain aiobotocore",
         "resilient": "rc.aio",
-        "calls_per_subject": per_round * ROUNDS,
-        "plain_us_per_call": 1e6 * median(plain_times) / per_round,
-        "resilient_us_per_call": 1e6 * median(resilient_times) / per_round,
-        "ratio": median(ratios),
-        "ratio_min": min(ratios),
-        "ratio_max": max(ratios),
+        **_summary(plain_times, resilient_times, per_round),
     }
 
 
