@@ -151,14 +151,12 @@ class ClientRuntime:
             budget=None,
             retry_unsafe=self._retry_unsafe,
             bulkhead=self.bulkhead(),
-            route=own if routes is None else None,  # None: the core starts where routes say
+            route=own,  # with routes, the core starts where they say instead
             routes=routes,
             hedge=self._shared(self._hedge_key, HedgeState) if read_only else None,
             rewindable=params.rewindable,
             has_streams=params.has_streams,
         )
-        if routes is None:
-            call.endpoint, call.breaker, call.budget = own.name, self._breaker(own), self._budget(own)
         core = CallCore(
             call, wait=self._wait, breaker_of=self._breaker, budget_of=self._budget,
             observed=bool(policy.hooks),

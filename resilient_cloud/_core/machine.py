@@ -80,7 +80,7 @@ class CallCore:
         self, call: Call, *, wait: Wait, breaker_of: BreakerOf, budget_of: BudgetOf,
         observed: bool,
     ) -> None:
-        """``call`` starts on ``call.route``, or (None) where its routes say."""
+        """``call`` starts on ``call.route``, or where its routes say."""
         self.call = call
         self._wait = wait
         self._breaker_of = breaker_of
@@ -103,9 +103,11 @@ class CallCore:
 
     def _begin(self, now: float) -> Action:
         call = self.call
-        if call.route is None:
-            assert call.routes is not None
+        if call.routes is not None:
             self._enter(call.routes.start_route())
+        else:
+            assert call.route is not None, "a call without routes has its client's"
+            self._enter(call.route)
         if call.routes is not None and call.routes.switch is not None:
             self._note_switch(call.routes.switch)
         if decisions.past_deadline(now, call.deadline_at):

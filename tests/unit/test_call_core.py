@@ -161,11 +161,9 @@ def make_core(
     call = Call(
         operation=described, service="dynamodb", region="us-east-1", max_attempts=max_attempts,
         started_at=now, deadline_at=None if deadline is None else now + deadline,
-        budget=budget, retry_unsafe=retry_unsafe, route=None if routes else route(0),
+        budget=None, retry_unsafe=retry_unsafe, route=route(0),
         routes=routes, hedge=hedge, rewindable=rewindable,
     )
-    if routes is None:
-        call.breaker, call.endpoint = breakers.get(0), route(0).name
     return CallCore(
         call,
         wait=wait_full_jitter(0.05, 0.5, 1.0, random.Random(1)),
@@ -238,10 +236,11 @@ def test_a_retry_refused_by_the_deadline_spends_no_token(clock) -> None:
     budget = RetryBudgetState(RetryBudget(min_retries_per_second=1.0, ttl=10.0))
     core = make_core(clock, budget=budget, deadline=0.02)
     before = budget.balance(clock.monotonic())
+    first = core.begin(clock.monotonic())  # the first attempt goes
     clock.advance(0.019)  # any backoff (>= 0) now ends at or past the deadline... almost
     core.call.deadline_at = clock.monotonic()  # ...and exactly now: no retry can start in time
     driver = Driver(core, clock, [server_error()])
-    stop = driver.run(core.admitted(clock.monotonic()))
+    stop = driver.run(first)
     assert core.call.stop_reason is StopReason.DEADLINE and stop.error is not None
     # The first attempt deposited its ratio; nothing was withdrawn.
     assert budget.balance(clock.monotonic()) == pytest.approx(before + budget.options.ratio)
