@@ -51,10 +51,9 @@ class Call:
     route: Route | None = None
     #: The regions this call may use (None: it stays in its client's region).
     routes: CallRoutes | None = None
-    #: Set when the next attempt moves region: (from region, why).
+    #: Set when the next attempt moves region: (from region, why); the
+    #: region the last attempt went to, once the call has sent one.
     moved_from: tuple[str, str] | None = None
-    #: The region the last attempt was sent to (None before the first).
-    attempted_region: str | None = None
     #: The endpoint's hedge state, for a read that may be hedged.
     hedge: HedgeState | None = None
     #: False when a stream in the parameters cannot be rewound (so the call
@@ -72,8 +71,11 @@ class Call:
     idempotency_tokens: dict[str, str] = field(default_factory=dict)
 
     def move_to(self, route: Route, breaker: CircuitBreakerState | None, why: str) -> None:
-        """Send the next attempt to ``route``'s region."""
-        self.moved_from = (self.region, why)
+        """Send the next attempt to ``route``'s region. ``moved_from`` keeps
+        the region the last attempt went to when a call moves on again
+        before sending (a region whose breaker refused it)."""
+        if self.moved_from is None:
+            self.moved_from = (self.region, why)
         self.route = route
         self.region = route.region
         self.endpoint = route.name

@@ -63,18 +63,18 @@ BudgetOf = Callable[[Route], "RetryBudgetState | None"]
 Wait = Callable[[RetryCallState], float]
 
 
-class _Stopped(Exception):
-    """Ends a step early with the call's final action."""
+class _Decided(Exception):
+    """Ends a step early with its action (the call's Stop, or a backoff)."""
 
-    def __init__(self, stop: Stop) -> None:
-        self.stop = stop
+    def __init__(self, action: Action) -> None:
+        self.action = action
 
 
 class CallCore:
     """Decides every step of one :class:`Call`."""
 
     __slots__ = ("call", "_wait", "_breaker_of", "_budget_of", "_observed", "_events",
-                 "_resume", "_retry_state", "_hedge_delay", "finished")
+                 "_resume", "_retry_state", "_hedge_delay", "_moved_at_once", "finished")
 
     def __init__(
         self, call: Call, *, wait: Wait, breaker_of: BreakerOf, budget_of: BudgetOf,
@@ -91,6 +91,8 @@ class CallCore:
         self._resume: Callable[[float], Action | None] | None = None
         self._retry_state: RetryCallState | None = None
         self._hedge_delay = 0.0
+        #: The last retry left its region without a backoff.
+        self._moved_at_once = False
         #: The core gave its Stop: the call is over.
         self.finished = False
 
@@ -255,8 +257,8 @@ class CallCore:
         except NeedRoute as need:
             self._resume = step
             return Build(need.index)
-        except _Stopped as stopped:
-            return stopped.stop
+        except _Decided as decided:
+            return decided.action
 
     def _first_attempt(self, now: float) -> Action:
         send = self._attempt(now)
@@ -274,13 +276,13 @@ class CallCore:
         if first and call.budget is not None:
             call.budget.record_first_attempt(now)
         call.attempts += 1
-        call.attempted_region = call.region
         if call.moved_from is not None:
             before, why = call.moved_from
             call.moved_from = None
-            self._events.append(self._event(
-                _hooks.FailedOver, region=before, to_region=call.region, reason=why
-            ))
+            if before != call.region:  # not back where the last attempt went
+                self._events.append(self._event(
+                    _hooks.FailedOver, region=before, to_region=call.region, reason=why
+                ))
         assert call.route is not None
         return Send(Leg(call.route, call.attempts, admission), rewind=not first)
 
@@ -307,12 +309,16 @@ class CallCore:
                 move = call.routes.plan_move(call.route.index, new_round=True)
                 self._commit_move(move, f"the breaker of {call.endpoint} is open")
                 if move.route is not None and move.route.index not in refused:
+                    if not move.tried and self._moved_at_once:
+                        # Back to a region this round tried, just after leaving
+                        # it without a backoff: back off first, as a new round does.
+                        raise _Decided(self._back_off_again(now))
                     continue  # nothing was sent: moving costs no token
             break
         call.stop_reason = StopReason.CIRCUIT_OPEN
         if call.attempts and call.last_error is not None:
             # Opened during our backoff: end with the last real error.
-            raise _Stopped(self._finish(now, error=call.last_error))
+            raise _Decided(self._finish(now, error=call.last_error))
         breaker = call.breaker or breaker  # the one named by call.endpoint
         retry_after = breaker.retry_after(now)
         error = CircuitOpenError(
@@ -324,7 +330,7 @@ class CallCore:
             retry_after=retry_after,
             last_failure=breaker.snapshot(now).last_failure,
         )
-        raise _Stopped(self._refuse(now, StopReason.CIRCUIT_OPEN, error, retry_after))
+        raise _Decided(self._refuse(now, StopReason.CIRCUIT_OPEN, error, retry_after))
 
     def _after_failure(self, error: BaseException, now: float) -> Action:
         """Retry a failed attempt, or stop: is it safe to repeat, where would
@@ -341,6 +347,7 @@ class CallCore:
             return self._stop(now, refusal, error)
         move, why, moves_at_once = self._retry_region()
         delay = 0.0 if moves_at_once else self._backoff(now, error)
+        self._moved_at_once = moves_at_once
         breaker = call.breaker
         if move is not None and move.route is not None:
             breaker = self._breaker_of(move.route)
@@ -364,6 +371,17 @@ class CallCore:
                 _hooks.RetryScheduled, attempt=call.attempts + 1, delay=delay,
                 outcome=outcome.kind, budget_cost=call.last_budget_cost,
         ))
+        return Sleep(delay)
+
+    def _back_off_again(self, now: float) -> Sleep | Stop:
+        """The backoff a retry skipped when it moved at once (its retry is
+        paid for), unless the deadline comes first."""
+        call = self.call
+        assert call.last_error is not None
+        self._moved_at_once = False
+        delay = self._backoff(now, call.last_error)
+        if decisions.past_deadline(now, call.deadline_at, delay):
+            return self._stop(now, StopReason.DEADLINE, call.last_error)
         return Sleep(delay)
 
     def _retry_region(self) -> tuple[Move | None, str, bool]:
@@ -467,10 +485,10 @@ class CallCore:
         call = self.call
         if call.routes is not None:
             call.routes.release()
-        if call.moved_from is not None and call.attempted_region is not None:
+        if call.moved_from is not None and call.attempts:
             # Moved by an open breaker and then stopped: the attempt was never
             # sent there, so the error and CallEnded name where the last went.
-            call.region = call.attempted_region
+            call.region = call.moved_from[0]
             call.moved_from = None
         if error is None:
             call.stop_reason = None

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from resilient_cloud import CircuitBreaker, Failover, Hedge, RetryBudget, Safety
 from resilient_cloud import hooks as rc_hooks
-from resilient_cloud._breaker import CircuitBreakerState
+from resilient_cloud._breaker import Admission, CircuitBreakerState
 from resilient_cloud._budget import RetryBudgetState
 from resilient_cloud._call import Call
 from resilient_cloud._core.actions import Build, Judged, Send, Sleep, Stop
@@ -522,3 +522,150 @@ def test_only_a_first_attempts_answer_teaches_the_hedge_delay_and_events_carry_d
     failed = core.judge(first.leg, None, error, AttemptTrace(exchange=exchange_for(error)), now, now + 0.3)
     assert failed.outcome.kind == "server-error"
     assert list(hedge._latencies) == [pytest.approx(0.02)]  # nor does a failure
+
+
+def opened_breaker(clock: FakeClock, **options: Any) -> CircuitBreakerState:
+    """A breaker that one failure opened."""
+    breaker = CircuitBreakerState(
+        CircuitBreaker(minimum_attempts=1, failure_ratio=0.5, **options), random.Random(1)
+    )
+    now = clock.monotonic()
+    admission, _ = breaker.admit(now)
+    breaker.record(now, admission, True, "server-error (InternalServerError)")
+    assert breaker.retry_after(now) is not None
+    return breaker
+
+
+def probing_breaker(clock: FakeClock) -> CircuitBreakerState:
+    """Half-open with its one probe in flight: it refuses attempts, yet is
+    not open to the router (no ``retry_after``)."""
+    breaker = opened_breaker(clock)
+    clock.advance(breaker.retry_after(clock.monotonic()) or 0.0)
+    assert breaker.admit(clock.monotonic())[0] is Admission.PROBE
+    assert breaker.retry_after(clock.monotonic()) is None
+    return breaker
+
+
+def test_an_open_breakers_refusal_says_whose_it_is_when_it_probes_and_what_failed(clock) -> None:
+    breaker = opened_breaker(clock)
+    driver = Driver(make_core(clock, breakers={0: breaker}), clock, [])
+    stop = driver.run()
+    retry_after = breaker.retry_after(clock.monotonic())
+    assert retry_after is not None and isinstance(stop.error, CircuitOpenError)
+    assert str(stop.error) == (
+        "dynamodb.GetItem in us-east-1: circuit breaker for dynamodb.us-east-1 "
+        f"(dynamodb.us-east-1.amazonaws.com) is open; next probe in {retry_after:.2f}s"
+    )
+    assert stop.error.last_failure == "server-error (InternalServerError)"
+    [rejected] = [e for e in driver.events if isinstance(e, rc_hooks.CallRejected)]
+    assert rejected.reason is StopReason.CIRCUIT_OPEN and rejected.retry_after == retry_after
+
+
+def test_a_breaker_opened_during_the_backoff_ends_the_call_with_its_last_real_error(clock) -> None:
+    breaker = CircuitBreakerState(CircuitBreaker(minimum_attempts=3, failure_ratio=0.5), random.Random(1))
+    core = make_core(clock, breakers={0: breaker})
+    driver = Driver(core, clock, [server_error()])
+    send = core.begin(clock.monotonic())
+    assert isinstance(send, Send)
+    sleep = core.settle(driver.answer(send), clock.monotonic())
+    assert isinstance(sleep, Sleep)
+    for _ in range(2):  # other calls fail meanwhile: the breaker opens
+        admission, _ = breaker.admit(clock.monotonic())
+        breaker.record(clock.monotonic(), admission, True, "server-error (InternalServerError)")
+    clock.advance(sleep.seconds)
+    stop = core.slept(clock.monotonic())
+    assert isinstance(stop, Stop) and isinstance(stop.error, ClientError)
+    assert core.call.stop_reason is StopReason.CIRCUIT_OPEN and core.finished
+    details = stop_details(stop.error)
+    assert details is not None and (details.reason, details.attempts) == (StopReason.CIRCUIT_OPEN, 1)
+    events = driver.events + core.take_events()
+    assert not [e for e in events if isinstance(e, rc_hooks.CallRejected)]  # it was not refused
+    [ended] = [e for e in events if isinstance(e, rc_hooks.CallEnded)]
+    assert ended.reason is StopReason.CIRCUIT_OPEN and not ended.succeeded
+
+
+def test_a_call_moved_by_a_refusal_and_then_stopped_names_the_region_it_last_sent_to(clock) -> None:
+    west = probing_breaker(clock)
+    east = CircuitBreakerState(CircuitBreaker(minimum_attempts=3, failure_ratio=0.5), random.Random(1))
+    core = make_core(clock, routes=routes_for(clock, route, {}), breakers={0: east, 1: west})
+    driver = Driver(core, clock, [throttle()])  # throttled: the retry stays in us-east-1
+    send = core.begin(clock.monotonic())
+    assert isinstance(send, Send)
+    sleep = core.settle(driver.answer(send), clock.monotonic())
+    assert isinstance(sleep, Sleep) and sleep.seconds > 0
+    for _ in range(2):
+        admission, _ = east.admit(clock.monotonic())
+        east.record(clock.monotonic(), admission, True, "server-error (InternalServerError)")
+    clock.advance(sleep.seconds)
+    stop = core.slept(clock.monotonic())  # east refuses, then west (its probe is out)
+    assert isinstance(stop, Stop) and isinstance(stop.error, ClientError)
+    assert core.call.region == "us-east-1" and core.call.moved_from is None
+    details = stop_details(stop.error)
+    assert details is not None and details.region == "us-east-1"
+    events = driver.events + core.take_events()
+    assert not [e for e in events if isinstance(e, rc_hooks.FailedOver)]  # nothing was sent elsewhere
+    [ended] = [e for e in events if isinstance(e, rc_hooks.CallEnded)]
+    assert ended.region == "us-east-1"
+
+
+def test_a_retry_sent_back_to_the_region_it_left_at_once_backs_off_first(clock) -> None:
+    """us-east-1 fails sick: the retry moves to us-west-2 at once, whose
+    breaker refuses it (a probe is out). It goes back to us-east-1 as a new
+    round, after the backoff such a round has, and says no failover."""
+    west = probing_breaker(clock)
+    core = make_core(clock, routes=routes_for(clock, route, {}), breakers={1: west})
+    driver = Driver(core, clock, [not_sent(), OK])
+    assert driver.run().error is None
+    assert [send.leg.route.region for send in driver.sent] == ["us-east-1", "us-east-1"]
+    assert len(driver.sleeps) == 2 and driver.sleeps[0] == 0.0 and driver.sleeps[1] > 0.0
+    assert not [e for e in driver.events if isinstance(e, rc_hooks.FailedOver)]
+
+
+def test_a_backoff_before_a_new_round_that_would_pass_the_deadline_stops_the_call(clock) -> None:
+    west = probing_breaker(clock)
+    core = make_core(clock, routes=routes_for(clock, route, {}), breakers={1: west}, deadline=0.001)
+    driver = Driver(core, clock, [not_sent(), OK])
+    stop = driver.run()
+    assert isinstance(stop.error, EndpointConnectionError) and len(driver.sent) == 1
+    assert core.call.stop_reason is StopReason.DEADLINE
+
+
+def test_an_abandoned_hedge_hands_back_its_own_regions_probe_slot_and_ends_cancelled(clock) -> None:
+    west = opened_breaker(clock)
+    clock.advance(west.retry_after(clock.monotonic()) or 0.0)  # its break is over: a hedge may probe it
+    east = CircuitBreakerState(CircuitBreaker(), random.Random(1))
+    core = make_core(
+        clock, routes=routes_for(clock, route, {}), breakers={0: east, 1: west},
+        hedge=HedgeState(Hedge(delay=0.05)),
+    )
+    first = core.begin(clock.monotonic())
+    assert isinstance(first, Send)
+    started = clock.monotonic()
+    hedge = core.hedge_due(started)
+    assert isinstance(hedge, Send) and hedge.leg.route.index == 1
+    assert hedge.leg.admission is Admission.PROBE
+    clock.advance(0.3)
+    events = core.abandon(hedge.leg, started, clock.monotonic())
+    [ended] = events
+    assert isinstance(ended, rc_hooks.AttemptEnded)
+    assert (ended.outcome, ended.region, ended.attempt, ended.error) == ("cancelled", "us-west-2", 2, None)
+    assert ended.duration == pytest.approx(0.3)
+    assert west.admit(clock.monotonic())[0] is Admission.PROBE  # its slot came back
+    assert east.snapshot(clock.monotonic()).attempts_in_window == 0  # nothing said about us-east-1
+
+
+def test_a_deadline_passed_in_flight_ends_the_call_with_its_own_message(clock) -> None:
+    core = make_core(clock, deadline=1.0)
+    send = core.begin(clock.monotonic())
+    assert isinstance(send, Send)
+    clock.advance(1.0)
+    core.abandon(send.leg, 0.0, clock.monotonic())
+    stop = core.deadline_passed(clock.monotonic())
+    assert isinstance(stop.error, DeadlineExceededError) and core.finished
+    assert str(stop.error) == (
+        "dynamodb.GetItem in us-east-1: the deadline passed while an attempt was in flight"
+    )
+    [ended] = core.take_events()
+    assert isinstance(ended, rc_hooks.CallEnded)
+    assert (ended.reason, ended.attempts, ended.succeeded) == (StopReason.DEADLINE, 1, False)
+    assert ended.elapsed == pytest.approx(1.0)
