@@ -51,6 +51,8 @@ class Call:
     route: Route | None = None
     #: The regions this call may use (None: it stays in its client's region).
     routes: CallRoutes | None = None
+    #: The region whose answer the call last settled on (a hedge's may win).
+    answered_in: str | None = None
     #: Set when the next attempt moves region: (from region, why); the
     #: region the last attempt went to, once the call has sent one.
     moved_from: tuple[str, str] | None = None

@@ -442,6 +442,9 @@ class Policy:
             flight is bounded by the client's connect and read timeouts.
         hooks: callables receiving every decision (:mod:`resilient_cloud.hooks`);
             ``None`` for none.
+        telemetry: report spans and metrics through OpenTelemetry's API
+            (``docs/operating.md``) once an SDK is configured; ``False``
+            switches it off.
         operation_safety: overrides of :class:`Safety`, keyed by
             ``"service.Operation"`` (``"dynamodb.PutItem"``) or ``"Operation"``,
             the operation spelt as the API does or as the client method does
@@ -461,6 +464,7 @@ class Policy:
     hedge: Hedge | None = None
     deadline: float | datetime.timedelta | None = None
     hooks: tuple[Hook, ...] | None = ()
+    telemetry: bool = True
     operation_safety: Mapping[str, Safety | str] | None = field(default_factory=dict)
     clock: Clock = SYSTEM_CLOCK
     random: _random.Random = field(default_factory=_random.Random, compare=False)
@@ -481,6 +485,8 @@ class Policy:
                     problems.out_of_range("deadline", "> 0", deadline)
                 object.__setattr__(self, "deadline", deadline)
         object.__setattr__(self, "hooks", check_hooks(problems, self.hooks))
+        if not isinstance(self.telemetry, bool):
+            problems.wrong_type("telemetry", "True or False", self.telemetry)
         object.__setattr__(
             self, "operation_safety", _safety_overrides(problems, self.operation_safety)
         )

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+from resilient_cloud import _telemetry as telemetry
 from resilient_cloud._botocore import names, operations
 from resilient_cloud._botocore.client import configured_retries, prepare_unwrapped
 from resilient_cloud._botocore.fallback import FallbackClients
@@ -24,6 +25,7 @@ from resilient_cloud._registry import REGISTRY, Endpoint, StateKey
 from resilient_cloud._routing import RegionRouter
 from resilient_cloud._safety import Safety
 from resilient_cloud._strategies import wait_full_jitter
+from resilient_cloud._telemetry import CallTelemetry
 
 T = TypeVar("T")
 logger = logging.getLogger("resilient_cloud")
@@ -68,7 +70,12 @@ class ClientRuntime:
         self.dns_cache: DnsAnswerCache | None = (
             None if policy.dns is None else cache_for(policy.dns, policy.clock)
         )
-        self.dns_requester = Requester(policy.hooks, self.service, self.region)
+        self._dns_hooks = policy.hooks or ()
+        if policy.telemetry:
+            service_id = self._service_model.service_id
+            telemetry.know_service(self.service, service_id)
+            self._dns_hooks = (*self._dns_hooks, telemetry.dns_hook(service_id))
+        self.dns_requester = Requester(self._dns_hooks, self.service, self.region)
         self._operations: dict[str, Operation] = {}
         self._safety_overrides = names.overrides_for(self.service, policy.operation_safety or {})
         self._hedge_key = self._key("hedge", policy.hedge)
@@ -106,15 +113,17 @@ class ClientRuntime:
             )
 
     def call(self, send: SendRequest, operation_name: str, api_params: dict[str, Any]) -> Any:
-        core, params = self.start_call(operation_name, api_params)
-        return self._driver.run(core, params, send, self.build_route)
+        core, params, telemetry = self.start_call(operation_name, api_params)
+        return self._driver.run(core, params, send, self.build_route, telemetry)
 
     async def call_async(
         self, send: Callable[[str, dict[str, Any]], Awaitable[Any]], operation_name: str,
         api_params: dict[str, Any],
     ) -> Any:
-        core, params = self.start_call(operation_name, api_params)
-        return await self._async_driver.run(core, params, send, self.build_route_async)
+        core, params, telemetry = self.start_call(operation_name, api_params)
+        return await self._async_driver.run(
+            core, params, send, self.build_route_async, telemetry
+        )
 
     async def aclose(self) -> None:
         """Close the fallback clients built so far, and those of the runtimes
@@ -130,8 +139,10 @@ class ClientRuntime:
         fallback clients when this runtime closes."""
         self._retired.append(earlier)
 
-    def start_call(self, operation_name: str, api_params: dict[str, Any]) -> tuple[CallCore, CallParams]:
-        """A new call's core and parameters, for a driver to run."""
+    def start_call(
+        self, operation_name: str, api_params: dict[str, Any]
+    ) -> tuple[CallCore, CallParams, CallTelemetry | None]:
+        """A new call's core, parameters and telemetry, for a driver to run."""
         policy = self.policy
         now = policy.clock.monotonic()
         deadline = policy.deadline
@@ -157,11 +168,12 @@ class ClientRuntime:
             rewindable=params.rewindable,
             has_streams=params.has_streams,
         )
+        reported = telemetry.for_call(call, asynchronous=self.asynchronous) if policy.telemetry else None
         core = CallCore(
             call, wait=self._wait, breaker_of=self._breaker, budget_of=self._budget,
-            observed=bool(policy.hooks),
+            observed=bool(policy.hooks) or reported is not None,
         )
-        return core, params
+        return core, params, reported
 
     # -- regions -------------------------------------------------------
 
@@ -256,7 +268,7 @@ class ClientRuntime:
     def _prepare_fallback_client(self, client: Any, region: str) -> None:
         """Make a fallback client safe to send our attempts through: no
         retries of its own, attempts watched, the DNS cache installed."""
-        requester = Requester(self.policy.hooks, self.service, region)
+        requester = Requester(self._dns_hooks, self.service, region)
         if self.asynchronous:
             from resilient_cloud._aiobotocore.client import prepare_unwrapped_async
 

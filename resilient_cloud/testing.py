@@ -28,6 +28,7 @@ from botocore.awsrequest import AWSResponse
 
 from resilient_cloud._dns.cache import clear_caches
 from resilient_cloud._registry import REGISTRY
+from resilient_cloud._telemetry.logs import LIMITER
 
 __all__ = ["FakeClock", "Reply", "ScriptedResponses", "reset"]
 
@@ -77,9 +78,11 @@ class FakeClock:
 
 def reset() -> None:
     """Forget every shared state in this process: the per-endpoint budgets,
-    breakers and bulkheads, and every cached DNS answer."""
+    breakers and bulkheads, every cached DNS answer, and the log lines'
+    rate limits."""
     REGISTRY.clear()
     clear_caches()
+    LIMITER.clear()
 
 
 @dataclass(frozen=True)

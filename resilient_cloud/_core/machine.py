@@ -182,6 +182,7 @@ class CallCore:
         """The attempt's answer is in: stop with it, or retry."""
         call = self.call
         call.outcome = judged.outcome
+        call.answered_in = judged.leg.route.region
         if judged.error is None:
             return self._finish(now, result=judged.result)
         call.last_error = judged.error

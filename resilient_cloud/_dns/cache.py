@@ -41,8 +41,8 @@ from resilient_cloud._dns.record import (
     Verdict,
 )
 from resilient_cloud._options import DnsCache
-
-logger = logging.getLogger("resilient_cloud")
+from resilient_cloud._telemetry import names as n
+from resilient_cloud._telemetry.logs import state_change
 
 #: Background refreshes in flight per cache; more names wait for a later lookup.
 MAX_BACKGROUND_REFRESHES = 32
@@ -236,7 +236,11 @@ class DnsAnswerCache:
         self._finish(key, flight, addresses if failure is None else None, failure, background)
         if failure is None:
             if recovered_after is not None:
-                logger.info("DNS for %s answers again after %.1fs on a stale answer", host, recovered_after)
+                state_change(
+                    logging.INFO, ("dns", host),
+                    "DNS for %s answers again after %.1fs on a stale answer", host, recovered_after,
+                    attributes={n.DNS_HOST: host, n.DNS_STALE: False, n.DNS_STALE_FOR: recovered_after},
+                )
                 _report(requester, _hooks.DnsRecovered, host=host, stale_for=recovered_after)
         else:
             _report(
@@ -270,9 +274,11 @@ class DnsAnswerCache:
         if not record.failed(now, failure, options.negative_ttl, options.refresh_interval):
             return None
         if not was_stale:
-            logger.warning(
+            state_change(
+                logging.WARNING, ("dns", key[0]),
                 "DNS lookup of %s failed (%s); serving its last good answer for up to %gs more",
                 key[0], failure.reason, record.usable_until - now,
+                attributes={n.DNS_HOST: key[0], n.DNS_STALE: True, n.REASON: failure.reason},
             )
         return record.stale_for(now)
 

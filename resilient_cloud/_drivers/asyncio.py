@@ -21,7 +21,8 @@ from resilient_cloud._clock import Clock
 from resilient_cloud._core.actions import Action, Build, Judged, Leg, Send, Sleep, Stop, WaitForSlot
 from resilient_cloud._core.machine import CallCore
 from resilient_cloud._drivers.common import CallParams, LegRun
-from resilient_cloud._reporting import publish
+from resilient_cloud._reporting import CallReport
+from resilient_cloud._telemetry import CallTelemetry
 
 AsyncSend = Callable[[str, dict[str, Any]], Awaitable[Any]]
 #: ``await build(index)``: build region ``index``'s client; False when that failed.
@@ -43,30 +44,40 @@ class AsyncDriver:
         self._sleep: Callable[[float], Awaitable[None]] = getattr(clock, "asleep", asyncio.sleep)
 
     async def run(
-        self, core: CallCore, params: CallParams, send: AsyncSend, build: AsyncBuildRoute
+        self, core: CallCore, params: CallParams, send: AsyncSend, build: AsyncBuildRoute,
+        telemetry: CallTelemetry | None = None,
     ) -> Any:
         clock = self._clock
         deadline_at = core.call.deadline_at
+        report = CallReport(self._hooks, telemetry)
+        # Attached in this task: the legs' tasks copy its context, span included.
+        token = telemetry.attach() if telemetry is not None else None
         try:
             if deadline_at is None or deadline_at <= clock.monotonic():
-                stop = await self._drive(core, params, send, build)  # refused at once if past
+                stop = await self._drive(core, params, send, build, report)  # refused if past
             else:
                 stop = await self._drive_until(
-                    deadline_at - clock.monotonic(), core, params, send, build
+                    deadline_at - clock.monotonic(), core, params, send, build, report
                 )
         except BaseException as error:  # cancelled (or interrupted) mid-call
             if not core.finished:
                 core.cancelled(clock.monotonic(), error)
-            self._publish(core.take_events())
+            report(core.take_events())
+            if telemetry is not None:
+                telemetry.end(core.call, None, error)
+                telemetry.detach(token)
             raise
-        self._publish(core.take_events())
+        report(core.take_events())
+        if telemetry is not None:
+            telemetry.end(core.call, stop.result, stop.error)
+            telemetry.detach(token)
         if stop.error is not None:
             raise stop.error
         return stop.result
 
     async def _drive_until(
         self, timeout: float, core: CallCore, params: CallParams, send: AsyncSend,
-        build: AsyncBuildRoute,
+        build: AsyncBuildRoute, report: CallReport,
     ) -> Stop:
         """``_drive`` under the deadline: past it, the call (its legs, its
         wait for a slot) is cancelled and ends with DeadlineExceededError.
@@ -74,7 +85,7 @@ class AsyncDriver:
         Not ``asyncio.wait_for``: on Python 3.11 it returns the result,
         swallowing a cancellation of its caller, when both come at once.
         """
-        call = asyncio.ensure_future(self._drive(core, params, send, build))
+        call = asyncio.ensure_future(self._drive(core, params, send, build, report))
         try:
             done, _ = await asyncio.wait({call}, timeout=timeout)
         finally:
@@ -86,16 +97,17 @@ class AsyncDriver:
         return core.deadline_passed(self._clock.monotonic())
 
     async def _drive(
-        self, core: CallCore, params: CallParams, send: AsyncSend, build: AsyncBuildRoute
+        self, core: CallCore, params: CallParams, send: AsyncSend, build: AsyncBuildRoute,
+        report: CallReport,
     ) -> Stop:
         clock = self._clock
         held: BulkheadState | None = None
         try:
             action: Action = core.begin(clock.monotonic())
             while not isinstance(action, Stop):
-                self._publish(core.take_events())
+                report(core.take_events())
                 if isinstance(action, Send):
-                    action = await self._send(core, action, params, send, build)
+                    action = await self._send(core, action, params, send, build, report)
                 elif isinstance(action, Sleep):
                     await self._sleep(action.seconds)
                     action = core.slept(clock.monotonic())
@@ -114,20 +126,23 @@ class AsyncDriver:
 
     async def _send(
         self, core: CallCore, action: Send, params: CallParams, send: AsyncSend,
-        build: AsyncBuildRoute,
+        build: AsyncBuildRoute, report: CallReport,
     ) -> Action:
         if action.hedge_after is not None and self._hedging < self._max_hedging:
             self._hedging += 1
             try:
-                return await self._hedged(core, action, params, send, build)
+                return await self._hedged(core, action, params, send, build, report)
             finally:
                 self._hedging -= 1
         if action.rewind:
             params.rewind()
-        return core.settle(await self._leg(core, action.leg, params, send), self._clock.monotonic())
+        judged = await self._leg(core, action.leg, params, send, report)
+        return core.settle(judged, self._clock.monotonic())
 
-    async def _leg(self, core: CallCore, leg: Leg, params: CallParams, send: AsyncSend) -> Judged:
-        with LegRun(core, leg, params, self._clock, self._publish) as run:
+    async def _leg(
+        self, core: CallCore, leg: Leg, params: CallParams, send: AsyncSend, report: CallReport
+    ) -> Judged:
+        with LegRun(core, leg, params, self._clock, report) as run:
             try:
                 run.result = await (leg.route.send or send)(*run.request)
             except asyncio.CancelledError:
@@ -139,31 +154,29 @@ class AsyncDriver:
 
     async def _hedged(
         self, core: CallCore, action: Send, params: CallParams, send: AsyncSend,
-        build: AsyncBuildRoute,
+        build: AsyncBuildRoute, report: CallReport,
     ) -> Action:
         """The first attempt of a read, raced against a hedge if it has not
         answered after ``hedge_after``; the first success wins and the other
         leg is cancelled."""
         clock = self._clock
-        legs = [asyncio.ensure_future(self._leg(core, action.leg, params, send))]
+        legs = [asyncio.ensure_future(self._leg(core, action.leg, params, send, report))]
         try:
             done, _ = await asyncio.wait(legs, timeout=action.hedge_after)
             if not done:
                 hedge = core.hedge_due(clock.monotonic())
                 while isinstance(hedge, Build):
                     hedge = core.built(hedge.index, await build(hedge.index), clock.monotonic())
-                self._publish(core.take_events())
+                report(core.take_events())
                 if hedge is not None:
-                    legs.append(asyncio.ensure_future(self._leg(core, hedge.leg, params, send)))
+                    legs.append(
+                        asyncio.ensure_future(self._leg(core, hedge.leg, params, send, report))
+                    )
                     judged, hedge_won = await _race(legs[0], legs[1])
                     return core.raced(judged, hedge_won, clock.monotonic())
             return core.settle(await legs[0], clock.monotonic())
         finally:
             await _cancel(legs)
-
-    def _publish(self, events: list[Any] | tuple[Any, ...]) -> None:
-        if events:
-            publish(self._hooks, events)
 
 
 async def _race(primary: asyncio.Future[Judged], hedge: asyncio.Future[Judged]) -> tuple[Judged, bool]:

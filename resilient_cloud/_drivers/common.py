@@ -3,15 +3,17 @@ bookkeeping around its request (the attempt's trace, the core's verdict)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from resilient_cloud._outcome import CURRENT_TRACE, AttemptTrace
+from resilient_cloud._telemetry import CallTelemetry
 
 if TYPE_CHECKING:
     from resilient_cloud._clock import Clock
     from resilient_cloud._core.actions import Judged, Leg
     from resilient_cloud._core.machine import CallCore
+    from resilient_cloud._reporting import CallReport
 
 
 class CallParams:
@@ -59,30 +61,30 @@ class CallParams:
 class LegRun:
     """One leg's bookkeeping around its request, the same for both drivers::
 
-        with LegRun(core, leg, params, clock, publish) as run:
+        with LegRun(core, leg, params, clock, report) as run:
             try:
                 run.result = send(*run.request)     # awaited by the async driver
             except BaseException as error:
                 run.error = error
         judged = run.judged
 
-    On entry: the leg's events are published and a fresh attempt trace is
-    set in the context (our connection seams and botocore's event handlers
-    write into it); on exit: the core judges what the leg got, and the
-    events of that are published. A leg cancelled mid-request (only an
+    On entry: the leg's events are reported, a fresh attempt trace is set in
+    the context (our connection seams and botocore's event handlers write
+    into it) and the attempt's span starts; on exit: the core judges what
+    the leg got, the span ends, and the events of that are reported. A leg cancelled mid-request (only an
     asyncio one can be) is abandoned instead: it hands back its breaker
     admission and ends "cancelled".
     """
 
-    __slots__ = ("result", "error", "judged", "request", "_core", "_leg", "_clock", "_publish",
-                 "_trace", "_token", "_started")
+    __slots__ = ("result", "error", "judged", "request", "_core", "_leg", "_clock", "_report",
+                 "_trace", "_token", "_started", "_span")
 
     def __init__(
         self, core: CallCore, leg: Leg, params: CallParams, clock: Clock,
-        publish: Callable[[Any], None],
+        report: CallReport,
     ) -> None:
         call = core.call
-        self._core, self._leg, self._clock, self._publish = core, leg, clock, publish
+        self._core, self._leg, self._clock, self._report = core, leg, clock, report
         self.result: Any = None
         self.error: BaseException | None = None
         self.judged: Judged | None = None
@@ -91,7 +93,9 @@ class LegRun:
         self._trace = AttemptTrace(tokens=call.idempotency_tokens)
 
     def __enter__(self) -> LegRun:
-        self._publish(self._core.leg_started(self._leg))
+        self._report(self._core.leg_started(self._leg))
+        telemetry = self._report.telemetry
+        self._span = telemetry.leg_started(self._leg) if telemetry is not None else None
         self._token = CURRENT_TRACE.set(self._trace)
         self._started = self._clock.monotonic()
         return self
@@ -99,12 +103,14 @@ class LegRun:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         CURRENT_TRACE.reset(self._token)
         if exc_type is not None:  # cancelled (asyncio): it gets no verdict
-            self._publish(self._core.abandon(self._leg, self._started, self._clock.monotonic()))
+            CallTelemetry.leg_ended(self._span, None)
+            self._report(self._core.abandon(self._leg, self._started, self._clock.monotonic()))
             return
         self.judged = self._core.judge(
             self._leg, self.result, self.error, self._trace, self._started, self._clock.monotonic()
         )
-        self._publish(self.judged.events)
+        CallTelemetry.leg_ended(self._span, self.judged)
+        self._report(self.judged.events)
 
 
 def _start_position(stream: Any) -> int | None:

@@ -20,7 +20,8 @@ from resilient_cloud._core.actions import Action, Build, Judged, Leg, Send, Slee
 from resilient_cloud._core.machine import CallCore
 from resilient_cloud._drivers.common import CallParams, LegRun
 from resilient_cloud._hedging import HedgePool
-from resilient_cloud._reporting import publish
+from resilient_cloud._reporting import CallReport
+from resilient_cloud._telemetry import CallTelemetry
 
 #: ``send(operation_name, params)``: one request through a botocore client.
 SendRequest = Callable[[str, dict[str, Any]], Any]
@@ -38,16 +39,22 @@ class SyncDriver:
         self._hooks = hooks
         self._hedge_pool = hedge_pool or HedgePool(1)
 
-    def run(self, core: CallCore, params: CallParams, send: SendRequest, build: BuildRoute) -> Any:
+    def run(
+        self, core: CallCore, params: CallParams, send: SendRequest, build: BuildRoute,
+        telemetry: CallTelemetry | None = None,
+    ) -> Any:
         clock = self._clock
+        report = CallReport(self._hooks, telemetry)
         held: BulkheadState | None = None
         action: Action | None = None
+        error: BaseException | None = None
+        token = telemetry.attach() if telemetry is not None else None
         try:
             action = core.begin(clock.monotonic())
             while not isinstance(action, Stop):
-                self._publish(core.take_events())
+                report(core.take_events())
                 if isinstance(action, Send):
-                    action = self._send(core, action, params, send, build)
+                    action = self._send(core, action, params, send, build, report)
                 elif isinstance(action, Sleep):
                     clock.sleep(action.seconds)
                     action = core.slept(clock.monotonic())
@@ -59,31 +66,42 @@ class SyncDriver:
                         action = core.admitted(clock.monotonic())
                     else:
                         action = core.refused_by_bulkhead(clock.monotonic())
-        except BaseException as error:  # a driver failure, or KeyboardInterrupt mid-wait
+        except BaseException as failure:  # a driver failure, or KeyboardInterrupt mid-wait
+            error = failure
             if not isinstance(action, Stop):
                 core.cancelled(clock.monotonic(), error)
             raise
         finally:
             if held is not None:
                 held.release()
-            self._publish(core.take_events())
+            report(core.take_events())
+            if telemetry is not None:
+                if isinstance(action, Stop):
+                    telemetry.end(core.call, action.result, action.error)
+                else:
+                    telemetry.end(core.call, None, error)
+                telemetry.detach(token)
         if action.error is not None:
             raise action.error
         return action.result
 
     def _send(
-        self, core: CallCore, action: Send, params: CallParams, send: SendRequest, build: BuildRoute
+        self, core: CallCore, action: Send, params: CallParams, send: SendRequest,
+        build: BuildRoute, report: CallReport,
     ) -> Action:
         if action.hedge_after is not None and self._hedge_pool.try_enter():
-            return self._hedged(core, action, params, send, build)
+            return self._hedged(core, action, params, send, build, report)
         if action.rewind:
             params.rewind()
-        return core.settle(self._leg(core, action.leg, params, send), self._clock.monotonic())
+        judged = self._leg(core, action.leg, params, send, report)
+        return core.settle(judged, self._clock.monotonic())
 
-    def _leg(self, core: CallCore, leg: Leg, params: CallParams, send: SendRequest) -> Judged:
+    def _leg(
+        self, core: CallCore, leg: Leg, params: CallParams, send: SendRequest, report: CallReport
+    ) -> Judged:
         """Send one request and have the core judge it (hedge legs: on a
         worker thread)."""
-        with LegRun(core, leg, params, self._clock, self._publish) as run:
+        with LegRun(core, leg, params, self._clock, report) as run:
             try:
                 run.result = (leg.route.send or send)(*run.request)
             except BaseException as error:
@@ -92,7 +110,8 @@ class SyncDriver:
         return run.judged
 
     def _hedged(
-        self, core: CallCore, action: Send, params: CallParams, send: SendRequest, build: BuildRoute
+        self, core: CallCore, action: Send, params: CallParams, send: SendRequest,
+        build: BuildRoute, report: CallReport,
     ) -> Action:
         """The first attempt of a read, raced against a hedge if it has not
         answered after ``hedge_after``; the first success wins, the other
@@ -100,23 +119,19 @@ class SyncDriver:
         legs = _Legs(self._hedge_pool)
         clock = self._clock
         try:
-            primary = legs.submit(self._leg, core, action.leg, params, send)
+            primary = legs.submit(self._leg, core, action.leg, params, send, report)
             if futures.wait([primary], timeout=action.hedge_after).not_done:
                 hedge = core.hedge_due(clock.monotonic())
                 while isinstance(hedge, Build):
                     hedge = core.built(hedge.index, build(hedge.index), clock.monotonic())
-                self._publish(core.take_events())
+                report(core.take_events())
                 if hedge is not None:
-                    second = legs.submit(self._leg, core, hedge.leg, params, send)
+                    second = legs.submit(self._leg, core, hedge.leg, params, send, report)
                     judged, hedge_won = _race(primary, second)
                     return core.raced(judged, hedge_won, clock.monotonic())
         finally:
             legs.close()
         return core.settle(primary.result(), clock.monotonic())
-
-    def _publish(self, events: list[Any] | tuple[Any, ...]) -> None:
-        if events:
-            publish(self._hooks, events)
 
 
 def _race(primary: futures.Future[Judged], hedge: futures.Future[Judged]) -> tuple[Judged, bool]:
