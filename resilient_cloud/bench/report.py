@@ -102,9 +102,15 @@ def _render_scenario(
 
 
 def _render_overhead(scenario: str, row: dict[str, Any], console: Console) -> None:
-    table = Table(
-        title=f"{scenario}: no network, {row['calls_per_subject']} calls each", title_justify="left"
-    )
+    _render_ratio(f"{scenario}: no network, {row['calls_per_subject']} calls each", row, console)
+    if "noop_us" in row:
+        console.print(f"telemetry's no-op path (no SDK): {row['noop_us']:.2f} us per call")
+    if "sdk" in row:
+        _render_ratio(f"{scenario}: with the OpenTelemetry SDK", row["sdk"], console)
+
+
+def _render_ratio(title: str, row: dict[str, Any], console: Console) -> None:
+    table = Table(title=title, title_justify="left")
     plain, resilient = row.get("plain", "plain botocore"), row.get("resilient", "resilient")
     for column in (f"{plain} us/call", f"{resilient} us/call", "ratio (median)", "ratio range"):
         table.add_column(column, justify="right")
@@ -135,11 +141,16 @@ def _probe_line(row: dict[str, Any]) -> str:
 
 def _overhead_line(row: dict[str, Any]) -> str:
     plain, resilient = row.get("plain", "plain botocore"), row.get("resilient", "resilient")
-    return (
+    line = (
         f"{resilient} / {plain} per-call cost: **{row['ratio']:.3f}** (median of rounds, "
         f"{row['ratio_min']:.3f}-{row['ratio_max']:.3f}; {row['calls_per_subject']} calls each; "
         f"{row['plain_us_per_call']:.0f} vs {row['resilient_us_per_call']:.0f} us per call)"
     )
+    if "noop_us" in row:
+        line += f"; the no-op path alone: {row['noop_us']:.2f} us per call"
+    if "sdk" in row:
+        line += "; " + _overhead_line(row["sdk"])
+    return line
 
 
 def _storm_line(row: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ import boto3
 import botocore
 from botocore.config import Config
 
-from resilient_cloud.bench import dnscost, overhead, worker
+from resilient_cloud.bench import dnscost, overhead, telemetry_cost, worker
 from resilient_cloud.bench.scenarios import PRIMARY, SCENARIOS, TABLE, Scenario
 from resilient_cloud.bench.subjects import ASYNC_SUBJECTS, DEFAULT_SUBJECTS
 from resilient_cloud.bench.worker import BUCKET, KEY, OBJECT
@@ -133,7 +133,10 @@ def run(
         for scenario in scenarios:
             if scenario.offline:
                 progress(f"{scenario.name}: measuring per-call cost")
-                measure = overhead.measure_aio if scenario.measurement == "overhead-aio" else overhead.measure
+                measure = {
+                    "overhead-aio": overhead.measure_aio,
+                    "overhead-telemetry": telemetry_cost.measure,
+                }.get(scenario.measurement or "", overhead.measure)
                 results.append({"scenario": scenario.name, **measure(scenario.load.calls)})
                 continue
             for subject in subjects_for(scenario, subjects):

@@ -317,6 +317,18 @@ SCENARIOS: dict[str, Scenario] = {
             measurement="overhead-aio",
         ),
         Scenario(
+            "overhead-telemetry",
+            "no network: canned answers; per-call cost of telemetry with no OpenTelemetry SDK "
+            "(on vs Policy(telemetry=False)), and with the SDK and in-memory exporters against "
+            "plain botocore with opentelemetry-instrumentation-botocore",
+            load=Load(calls=3000, threads=1),
+            quick_load=Load(calls=1000, threads=1),
+            cap=300.0,
+            quick_cap=60.0,
+            offline=True,
+            measurement="overhead-telemetry",
+        ),
+        Scenario(
             "cancel-storm",
             f"both regions accept connections and never answer; waves of {_STORM_WAVE} concurrent "
             "reads are each cancelled at a seeded random moment in their first "
