@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import socket
 from collections.abc import Iterable
 
@@ -65,8 +66,11 @@ class DnsResolver(AbstractResolver):
         addresses = self._cache.fresh(host, port, family)
         if addresses is None:
             loop = asyncio.get_running_loop()
+            # In the caller's context: the DNS events it reports mark the
+            # attempt's span (run_in_executor alone runs without it).
+            context = contextvars.copy_context()
             addresses = await loop.run_in_executor(
-                None, self._cache.lookup, host, port, family, self._requester
+                None, context.run, self._cache.lookup, host, port, family, self._requester
             )
         results = [result for info in addresses if (result := _result(host, info)) is not None]
         if not results:
