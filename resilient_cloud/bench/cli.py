@@ -45,12 +45,17 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw the timelines as PNG")
+    parser.add_argument(
+        "--live", action="store_true",
+        help="show each resilient subject's health (breakers, budget, bulkhead, routing, DNS) as it runs",
+    )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from rich.console import Console, Group
+    from rich.live import Live
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -73,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"unknown scenario(s): {', '.join(unknown)}; try --list")
         return 2
     from resilient_cloud.bench import report, runner
+    from resilient_cloud.bench.live import LiveView
 
     scenarios = expand(args.scenarios) or list(SCENARIOS)
     subjects = [*(args.subjects or ()), *(args.subject_list or ())] or None
@@ -80,20 +86,24 @@ def run(args: argparse.Namespace) -> int:
         1 if SCENARIOS[name].offline else len(runner.subjects_for(SCENARIOS[name], subjects))
         for name in scenarios
     )
-    with Progress(
+    bar = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, transient=True,
-    ) as bar:
-        task = bar.add_task("starting the fake cloud", total=runs)
+    )
+    task = bar.add_task("starting the fake cloud", total=runs)
 
-        def progress(message: str) -> None:
-            if bar.tasks[task].description != "starting the fake cloud":
-                bar.advance(task)
-            bar.update(task, description=message)
+    def progress(message: str) -> None:
+        if bar.tasks[task].description != "starting the fake cloud":
+            bar.advance(task)
+        bar.update(task, description=message)
 
+    view = LiveView() if args.live else None
+    display = Live(Group(bar, view), console=console, refresh_per_second=4) if view else bar
+    with display:
         result = runner.run(
             scenarios, subjects, seed=args.seed, quick=args.quick,
             calls=args.calls, cap=args.cap, progress=progress,
+            on_sample=view.update if view is not None else None,
         )
     report.render(result, console)
     if args.json:

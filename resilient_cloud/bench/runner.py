@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import platform
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ RETRY_ENVIRONMENT = ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS", "RESILIENT_CLOUD_DISA
 WORKER_GRACE = 60.0
 
 Progress = Callable[[str], None]
+#: ``on_sample(scenario, subject, sample)``: a resilient subject's health sample, live.
+OnSample = Callable[[str, str, dict[str, Any]], None]
 
 
 def environment() -> dict[str, Any]:
@@ -125,6 +128,7 @@ def run(
     calls: int | None = None,
     cap: float | None = None,
     progress: Progress = lambda message: None,
+    on_sample: OnSample | None = None,
 ) -> dict[str, Any]:
     scenarios = [SCENARIOS[name].sized(quick, calls, cap) for name in scenario_names]
     results: list[dict[str, Any]] = []
@@ -142,7 +146,9 @@ def run(
             for subject in subjects_for(scenario, subjects):
                 progress(f"{scenario.name}: {subject}")
                 cloud = clouds.for_scenario(scenario)
-                results.append(_run_subject(cloud, scenario, subject, seed, quick, calls, cap))
+                results.append(
+                    _run_subject(cloud, scenario, subject, seed, quick, calls, cap, on_sample)
+                )
             for probe in scenario.probes:
                 progress(f"{scenario.name}: measuring {probe}")
                 results.append({"scenario": scenario.name, "probe": probe, **_probe(probe, clouds, scenario)})
@@ -183,7 +189,7 @@ def _describe(scenario: Scenario) -> dict[str, Any]:
 
 def _run_subject(
     cloud: FakeCloud, scenario: Scenario, subject: str, seed: int, quick: bool,
-    calls: int | None, cap: float | None,
+    calls: int | None, cap: float | None, on_sample: OnSample | None = None,
 ) -> dict[str, Any]:
     _fresh_state(cloud, scenario)
     spec = {
@@ -194,8 +200,9 @@ def _run_subject(
         "calls": calls,
         "cap": cap,
         "cloud": cloud.describe(),
+        "live": on_sample is not None,
     }
-    measured = _in_worker(spec, timeout=scenario.cap + WORKER_GRACE)
+    measured = _in_worker(spec, timeout=scenario.cap + WORKER_GRACE, on_sample=on_sample)
     by_region = {region: cloud.stats(region)["requests"] for region in cloud.regions}
     cloud.clear_faults()  # TCP faults included
     server_requests = sum(by_region.values())
@@ -215,8 +222,11 @@ def _run_subject(
     }
 
 
-def _in_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
-    """Run one measurement in a fresh process; kill it if it overstays."""
+def _in_worker(
+    spec: dict[str, Any], timeout: float, on_sample: OnSample | None = None
+) -> dict[str, Any]:
+    """Run one measurement in a fresh process; kill it if it overstays.
+    ``on_sample`` gets the health samples it sends on the way (``spec["live"]``)."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["resilient_cloud.bench.worker"])
     receiver, sender = context.Pipe(duplex=False)
@@ -225,10 +235,18 @@ def _in_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
     )
     process.start()
     sender.close()
+    deadline = time.monotonic() + timeout
     try:
-        if not receiver.poll(timeout):
-            raise RuntimeError(f"benchmark worker for {spec['scenario']}/{spec['subject']} timed out")
-        status, payload = receiver.recv()
+        while True:
+            if not receiver.poll(max(0.0, deadline - time.monotonic())):
+                raise RuntimeError(
+                    f"benchmark worker for {spec['scenario']}/{spec['subject']} timed out"
+                )
+            status, payload = receiver.recv()
+            if status != "sample":
+                break
+            if on_sample is not None:
+                on_sample(spec["scenario"], spec["subject"], payload)
     except EOFError:
         raise RuntimeError(
             f"benchmark worker for {spec['scenario']}/{spec['subject']} died "

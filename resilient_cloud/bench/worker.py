@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 import traceback
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from multiprocessing.connection import Connection
@@ -23,6 +25,7 @@ import resilient_cloud as rc
 from resilient_cloud import hooks
 from resilient_cloud.bench import metrics
 from resilient_cloud.bench.load import LoadResult, Tracer, run_load, run_load_async
+from resilient_cloud.bench.observe import Observer
 from resilient_cloud.bench.scenarios import PRIMARY, SCENARIOS, TABLE, Scenario
 from resilient_cloud.bench.subjects import (
     ASYNC_SUBJECTS,
@@ -67,7 +70,8 @@ class Switches:
 
 
 def client_spec(
-    spec: dict[str, Any], scenario: Scenario, tracer: Tracer, switches: Switches
+    spec: dict[str, Any], scenario: Scenario, tracer: Tracer, switches: Switches,
+    observer: Observer | None = None,
 ) -> ClientSpec:
     """What the subject's clients get: the scenario's timeouts, a pool as
     large as its callers, the run's seed, the fallback regions."""
@@ -81,15 +85,16 @@ def client_spec(
         fallback_regions=tuple(scenario.regions[1:]),
         policy=scenario.resilient_policy,
         before_send=tracer.before_send,
-        hooks=(tracer.hook, switches),
+        hooks=(tracer.hook, switches) + ((observer,) if observer is not None else ()),
     )
 
 
 def _calls(
-    spec: dict[str, Any], scenario: Any, tracer: Tracer, switches: Switches
+    spec: dict[str, Any], scenario: Any, tracer: Tracer, switches: Switches,
+    observer: Observer | None,
 ) -> dict[str, Any]:
     subject = spec["subject"]
-    specs = client_spec(spec, scenario, tracer, switches)
+    specs = client_spec(spec, scenario, tracer, switches, observer)
     ddb = SUBJECTS[subject](specs)
     get_item = operation(ddb, subject, "get_item")
     calls = {"main": lambda: get_item(TableName=TABLE, Key=KEY)}
@@ -101,12 +106,13 @@ def _calls(
 
 
 async def _calls_async(
-    spec: dict[str, Any], scenario: Any, tracer: Tracer, switches: Switches, stack: AsyncExitStack
+    spec: dict[str, Any], scenario: Any, tracer: Tracer, switches: Switches,
+    observer: Observer | None, stack: AsyncExitStack,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The asyncio subject's calls (the same operations as :func:`_calls`),
     and what its client says about itself (its retry mode)."""
     make = ASYNC_SUBJECTS[spec["subject"]]
-    specs = client_spec(spec, scenario, tracer, switches)
+    specs = client_spec(spec, scenario, tracer, switches, observer)
     ddb = await make(specs, stack)
 
     async def get_item() -> Any:
@@ -146,7 +152,11 @@ def _health() -> list[dict[str, Any]]:
     return entries
 
 
-def run(spec: dict[str, Any]) -> dict[str, Any]:
+def run(
+    spec: dict[str, Any], send_sample: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
+    """Measure one subject on one scenario; ``send_sample`` gets the
+    resilient subjects' health samples as they are taken (the live view)."""
     scenario = SCENARIOS[spec["scenario"]].sized(spec["quick"], spec["calls"], spec["cap"])
     cloud = RemoteCloud(spec["cloud"])
     cloud.resolver().install()
@@ -156,17 +166,22 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         from resilient_cloud.bench import storm
 
         return asyncio.run(storm.measure(spec, scenario, cloud))
+    resilient = spec["subject"] in RESILIENT_SUBJECTS
+    observer = Observer(send_sample) if resilient else None
     client: dict[str, Any] = {}
     if spec["subject"] in ASYNC_SUBJECTS:
-        result, timeline, client = asyncio.run(_load_async(spec, scenario, cloud, tracer, switches))
+        result, timeline, client = asyncio.run(
+            _load_async(spec, scenario, cloud, tracer, switches, observer)
+        )
     else:
-        calls = _calls(spec, scenario, tracer, switches)
+        calls = _calls(spec, scenario, tracer, switches, observer)
         _apply_initial(cloud, scenario, spec)
-        timeline = _timeline(cloud, scenario, spec, switches)
+        timeline = _timeline(cloud, scenario, spec, switches, observer)
         result = run_load(scenario.load, calls, tracer, scenario.cap, timeline.load_started)
         timeline.stop()
+    if observer is not None:
+        observer.stop()
     fault = timeline.fault_window(scenario.window)
-    resilient = spec["subject"] in RESILIENT_SUBJECTS
     return {
         **metrics.summarize(
             result.records, result.submitted, result.planned, fault,
@@ -182,6 +197,9 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         "region_switches": switches.regions if resilient else None,
         "breaker_changes": switches.breakers if resilient else None,
         "health": _health() if resilient else None,
+        "telemetry": None if observer is None else {
+            "samples": observer.samples, "metrics": observer.exported_metrics(),
+        },
         **({"client": client} if client else {}),
     }
 
@@ -193,26 +211,33 @@ def _apply_initial(cloud: Any, scenario: Scenario, spec: dict[str, Any]) -> None
             apply(cloud, step, spec["seed"])
 
 
-def _timeline(cloud: Any, scenario: Scenario, spec: dict[str, Any], switches: Switches) -> Timeline:
-    """Start the clock of the load and the thread that applies its steps."""
+def _timeline(
+    cloud: Any, scenario: Scenario, spec: dict[str, Any], switches: Switches,
+    observer: Observer | None,
+) -> Timeline:
+    """Start the clock of the load, the thread that applies its steps, and
+    the observer's sampling."""
     started = time.monotonic()
     switches.started = started
     timeline = Timeline(cloud, scenario.steps, scenario.regions, started, spec["seed"])
     timeline.start()
+    if observer is not None:
+        observer.begin(started)
     return timeline
 
 
 async def _load_async(
-    spec: dict[str, Any], scenario: Scenario, cloud: Any, tracer: Tracer, switches: Switches
+    spec: dict[str, Any], scenario: Scenario, cloud: Any, tracer: Tracer, switches: Switches,
+    observer: Observer | None,
 ) -> tuple[LoadResult, Timeline, dict[str, Any]]:
     """The load of an asyncio subject, on this loop: clients entered (and
     exited after the load), then the same timeline and load as a sync run."""
     stack = AsyncExitStack()
     client: dict[str, Any] = {}
     try:
-        calls, client = await _calls_async(spec, scenario, tracer, switches, stack)
+        calls, client = await _calls_async(spec, scenario, tracer, switches, observer, stack)
         _apply_initial(cloud, scenario, spec)
-        timeline = _timeline(cloud, scenario, spec, switches)
+        timeline = _timeline(cloud, scenario, spec, switches, observer)
         try:
             result = await run_load_async(
                 scenario.load, calls, tracer, scenario.cap, timeline.load_started
@@ -240,10 +265,17 @@ def child_main(spec: dict[str, Any], environment: dict[str, str], answer: Connec
     # measured, not output: keep them off the benchmark's console.
     logging.getLogger("resilient_cloud").addHandler(logging.NullHandler())
     logging.getLogger("resilient_cloud").propagate = False
+    lock = threading.Lock()  # the sampler's thread and this one share the pipe
+
+    def send(message: tuple[str, Any]) -> None:
+        with lock:
+            answer.send(message)
+
     try:
-        answer.send(("ok", run(spec)))
+        result = run(spec, (lambda sample: send(("sample", sample))) if spec.get("live") else None)
+        send(("ok", result))
     except BaseException as error:  # reported to the parent, which raises it
-        answer.send(("error", "".join(traceback.format_exception(error))))
+        send(("error", "".join(traceback.format_exception(error))))
     finally:
         answer.close()
         # Threads still inside a retry loop past the cap must not keep sending.
