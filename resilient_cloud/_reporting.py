@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from resilient_cloud import hooks as _hooks
 from resilient_cloud._core.notes import BudgetChanged
-from resilient_cloud._telemetry import names as n
+from resilient_cloud._telemetry.events import state_change as span_event_of
 from resilient_cloud._telemetry.logs import state_change
 
 if TYPE_CHECKING:
@@ -51,11 +51,7 @@ def _log(event: Any) -> None:
             ("breaker", event.endpoint),
             "circuit breaker for %s: %s -> %s (%s)",
             event.endpoint, event.before, event.after, event.reason,
-            attributes={
-                n.RPC_SERVICE: event.service, n.CLOUD_REGION: event.region,
-                n.ENDPOINT: event.endpoint, n.BREAKER_BEFORE: event.before,
-                n.BREAKER_STATE: event.after, n.REASON: event.reason,
-            },
+            attributes=_attributes(event),
         )
     elif isinstance(event, _hooks.RegionSwitched):
         state_change(
@@ -63,28 +59,16 @@ def _log(event: Any) -> None:
             ("routing", event.service, event.region),
             "%s calls of %s clients now start in %s (were in %s): %s",
             event.service, event.region, event.after, event.before, event.reason,
-            attributes={
-                n.RPC_SERVICE: event.service, n.CLOUD_REGION: event.before,
-                n.TO_REGION: event.after, n.REASON: event.reason,
-            },
+            attributes=_attributes(event),
         )
     elif isinstance(event, BudgetChanged):
-        attributes = {
-            n.RPC_SERVICE: event.service, n.CLOUD_REGION: event.region,
-            n.BUDGET_GRANTING: event.granting,
-        }
-        if event.granting:
-            state_change(
-                logging.INFO, ("budget", event.service, event.region),
-                "retry budget for %s.%s recovered: retries allowed again",
-                event.service, event.region, attributes=attributes,
-            )
-        else:
-            state_change(
-                logging.WARNING, ("budget", event.service, event.region),
-                "retry budget for %s.%s is empty: failed calls are no longer retried",
-                event.service, event.region, attributes=attributes,
-            )
+        state_change(
+            logging.INFO if event.granting else logging.WARNING,
+            ("budget", event.service, event.region),
+            "retry budget for %s.%s recovered: retries allowed again" if event.granting
+            else "retry budget for %s.%s is empty: failed calls are no longer retried",
+            event.service, event.region, attributes=_attributes(event),
+        )
     elif isinstance(event, _hooks.FailedOver):  # one per call: debug only
         logger.debug(
             "%s.%s failed over from %s to %s: %s",
@@ -96,3 +80,10 @@ def _log(event: Any) -> None:
             event.service, event.operation, event.region, event.outcome, event.attempt,
             event.delay,
         )
+
+
+def _attributes(event: Any) -> dict[str, Any]:
+    """A log line's attributes: those of the change's span event."""
+    change = span_event_of(event)
+    assert change is not None
+    return change[1]

@@ -20,9 +20,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from resilient_cloud import hooks as _hooks
-from resilient_cloud._core.notes import BudgetChanged
 from resilient_cloud._telemetry import meters
 from resilient_cloud._telemetry import names as n
+from resilient_cloud._telemetry.events import span_events
 from resilient_cloud._telemetry.meters import Instruments, dns_hook, instruments, know_service
 
 __all__ = ["CallTelemetry", "dns_hook", "for_call", "know_service", "tracer"]
@@ -171,51 +171,10 @@ class CallTelemetry:
         span.end()
 
     def _on_span(self, event: Any) -> None:
-        span = self.span
-        if isinstance(event, _hooks.AttemptEnded):
-            span.add_event(n.EVENT_ATTEMPT, {
-                n.ATTEMPT: event.attempt, n.CLOUD_REGION: event.region,
-                n.ATTEMPT_OUTCOME: event.outcome, n.DURATION: event.duration,
-            })
-        elif isinstance(event, _hooks.RetryScheduled):
-            span.add_event(n.EVENT_RETRY, {
-                n.ATTEMPT: event.attempt, n.DELAY: event.delay,
-                n.ATTEMPT_OUTCOME: event.outcome, n.BUDGET_COST: event.budget_cost,
-            })
-        elif isinstance(event, _hooks.CallRejected):
-            attributes: dict[str, Any] = {n.REJECTION: event.reason.name.lower()}
-            if event.retry_after is not None:
-                attributes[n.DELAY] = event.retry_after
-            span.add_event(n.EVENT_REJECTED, attributes)
-            if event.reason is StopReason.CIRCUIT_OPEN:
-                span.add_event(n.EVENT_BREAKER_REFUSED, {n.CLOUD_REGION: event.region})
-        elif isinstance(event, _hooks.CallEnded):
-            if event.reason is StopReason.BUDGET_EXHAUSTED:
-                span.add_event(n.EVENT_BUDGET_REFUSED, {n.ATTEMPTS: event.attempts})
-            elif event.reason is StopReason.CIRCUIT_OPEN and event.attempts:
-                span.add_event(n.EVENT_BREAKER_REFUSED, {n.CLOUD_REGION: event.region})
-        elif isinstance(event, _hooks.FailedOver):
-            span.add_event(n.EVENT_FAILOVER, {
-                n.CLOUD_REGION: event.region, n.TO_REGION: event.to_region, n.REASON: event.reason,
-            })
-        elif isinstance(event, _hooks.HedgeFired):
+        if isinstance(event, _hooks.HedgeFired):
             self._hedged = True
-            span.add_event(n.EVENT_HEDGE, {n.TO_REGION: event.to_region, n.DELAY: event.delay})
-        elif isinstance(event, _hooks.HedgeEnded):
-            span.add_event(n.EVENT_HEDGE_ENDED, {n.HEDGE_WON: event.hedge_won})
-        elif isinstance(event, _hooks.BreakerStateChanged):
-            span.add_event(n.EVENT_BREAKER, {
-                n.ENDPOINT: event.endpoint, n.BREAKER_BEFORE: event.before,
-                n.BREAKER_STATE: event.after, n.REASON: event.reason,
-            })
-        elif isinstance(event, _hooks.RegionSwitched):
-            span.add_event(n.EVENT_REGION_SWITCHED, {
-                n.CLOUD_REGION: event.before, n.TO_REGION: event.after, n.REASON: event.reason,
-            })
-        elif isinstance(event, BudgetChanged):
-            span.add_event(
-                n.EVENT_BUDGET, {n.CLOUD_REGION: event.region, n.BUDGET_GRANTING: event.granting}
-            )
+        for name, attributes in span_events(event):
+            self.span.add_event(name, attributes)
 
 
 def _request_id(answer: Any) -> str | None:
