@@ -669,3 +669,36 @@ def test_a_deadline_passed_in_flight_ends_the_call_with_its_own_message(clock) -
     assert isinstance(ended, rc_hooks.CallEnded)
     assert (ended.reason, ended.attempts, ended.succeeded) == (StopReason.DEADLINE, 1, False)
     assert ended.elapsed == pytest.approx(1.0)
+
+
+def test_a_hedged_race_is_counted_and_reported_with_its_winner(clock) -> None:
+    hedge = HedgeState(Hedge(delay=0.05))
+    core = make_core(clock, hedge=hedge, max_attempts=2)
+    first = core.begin(clock.monotonic())
+    assert isinstance(first, Send)
+    second = core.hedge_due(clock.monotonic())
+    assert isinstance(second, Send)
+    now = clock.monotonic()
+    judged = core.judge(second.leg, dict(OK), None, AttemptTrace(exchange=exchange_for(OK)), now, now)
+    stop = core.raced(judged, True, now)
+    assert isinstance(stop, Stop) and stop.error is None
+    snapshot = hedge.snapshot()
+    assert (snapshot.fired, snapshot.won, snapshot.refused) == (1, 1, 0)
+    events = core.take_events()
+    assert [type(e) for e in events] == [rc_hooks.HedgeFired, rc_hooks.HedgeEnded, rc_hooks.CallEnded]
+    assert events[1].hedge_won is True
+    assert core.call.answered_in == "us-east-1"
+
+
+def test_a_call_whose_home_breaker_is_open_starts_in_the_next_region_and_says_why(clock) -> None:
+    east = opened_breaker(clock)
+    core = make_core(clock, routes=routes_for(clock, route, {}), breakers={0: east})
+    driver = Driver(core, clock, [OK])
+    assert driver.run().error is None
+    assert [send.leg.route.region for send in driver.sent] == ["us-west-2"]
+    [moved] = [e for e in driver.events if isinstance(e, rc_hooks.FailedOver)]
+    assert (moved.region, moved.to_region) == ("us-east-1", "us-west-2")
+    assert moved.reason == (
+        "the breaker of dynamodb.us-east-1 (dynamodb.us-east-1.amazonaws.com) is open"
+    )
+    assert core.call.answered_in == "us-west-2"
