@@ -25,12 +25,11 @@ from resilient_cloud._telemetry import names as n
 from resilient_cloud._telemetry.events import span_events
 from resilient_cloud._telemetry.meters import Instruments, dns_hook, instruments, know_service
 
-__all__ = ["CallTelemetry", "dns_hook", "for_call", "know_service", "tracer"]
-from resilient_cloud.errors import StopReason
-
 if TYPE_CHECKING:
     from resilient_cloud._call import Call
     from resilient_cloud._core.actions import Judged, Leg
+
+__all__ = ["CallTelemetry", "dns_hook", "for_call", "instruments", "know_service", "tracer"]
 
 _NO_TRACING = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 #: (provider, our tracer from it): made again when another provider is set
@@ -156,14 +155,15 @@ class CallTelemetry:
         span = self.span
         if span is None:
             return
-        reason = None if error is None else (call.stop_reason or StopReason.NOT_RETRYABLE)
+        succeeded = error is None
         span.set_attribute(n.ATTEMPTS, call.attempts)
-        span.set_attribute(n.OUTCOME, n.outcome_of(reason))
+        span.set_attribute(n.OUTCOME, n.outcome_of(succeeded, call.stop_reason))
         if call.answered_in is not None:
             span.set_attribute(n.SERVED_REGION, call.answered_in)
         span.set_attribute(n.HEDGED, self._hedged)
-        if reason is not None:
-            span.set_attribute(n.STOP_REASON, reason.name.lower())
+        if not succeeded:
+            if call.stop_reason is not None:
+                span.set_attribute(n.STOP_REASON, call.stop_reason.name.lower())
             span.set_status(trace.StatusCode.ERROR, type(error).__name__)
         request_id = _request_id(result if error is None else error)
         if request_id:

@@ -67,7 +67,7 @@ class Instruments:
     def count(self, event: Any, attributes: dict[str, str]) -> None:
         """Count one of a call's events; ``attributes`` are the call's own."""
         if isinstance(event, _hooks.CallEnded):
-            outcome = n.outcome_of(event.reason if not event.succeeded else None)
+            outcome = n.outcome_of(event.succeeded, event.reason)
             ended = {**attributes, n.OUTCOME: outcome}
             self.calls.add(1, ended)
             self.call_duration.record(event.elapsed, ended)

@@ -77,8 +77,13 @@ BULKHEAD_IN_USE = "resilient_cloud.bulkhead.in_use"
 ROUTED_REGION = "resilient_cloud.routing.region"
 
 SUCCESS = "success"
+#: A call that ended without a stop reason of its own: cancelled (asyncio),
+#: or interrupted in its driver.
+CANCELLED = "cancelled"
 
 
-def outcome_of(reason: StopReason | None) -> str:
-    """A call's outcome attribute: "success", or its stop reason's name."""
-    return SUCCESS if reason is None else reason.name.lower()
+def outcome_of(succeeded: bool, reason: StopReason | None) -> str:
+    """A call's outcome attribute: "success", its stop reason's name, or "cancelled"."""
+    if succeeded:
+        return SUCCESS
+    return CANCELLED if reason is None else reason.name.lower()

@@ -53,4 +53,6 @@ def test_a_cancelled_call_ends_its_span(otel) -> None:
     assert call.status.description == "CancelledError"
     [leg] = otel.spans("CLIENT")
     assert dict(leg.attributes)["resilient_cloud.attempt.outcome"] == "cancelled"
-    assert otel.total("resilient_cloud.calls") == 1
+    assert dict(call.attributes)["resilient_cloud.outcome"] == "cancelled"
+    assert "resilient_cloud.stop_reason" not in dict(call.attributes)
+    assert otel.total("resilient_cloud.calls", **{"resilient_cloud.outcome": "cancelled"}) == 1
