@@ -13,7 +13,9 @@ check each, and such a call reports nothing.
 
 from __future__ import annotations
 
+import contextvars
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -23,7 +25,7 @@ from resilient_cloud import hooks as _hooks
 from resilient_cloud._telemetry import meters
 from resilient_cloud._telemetry import names as n
 from resilient_cloud._telemetry.events import span_events
-from resilient_cloud._telemetry.meters import Instruments, dns_hook, instruments, know_service
+from resilient_cloud._telemetry.meters import Instruments, instruments, know_service
 
 if TYPE_CHECKING:
     from resilient_cloud._call import Call
@@ -32,6 +34,10 @@ if TYPE_CHECKING:
 __all__ = ["CallTelemetry", "dns_hook", "for_call", "instruments", "know_service", "tracer"]
 
 _NO_TRACING = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+#: The call whose span is current: a DNS event during one of its attempts marks it.
+_CURRENT_CALL: contextvars.ContextVar[CallTelemetry | None] = contextvars.ContextVar(
+    "resilient_cloud_call", default=None
+)
 #: (provider, our tracer from it): made again when another provider is set
 #: (the API's proxy tracer would stay bound to the first).
 _current: tuple[Any, Any] = (None, None)
@@ -72,7 +78,8 @@ class CallTelemetry:
     """One call's span and the metrics of its events. ``record`` may run on
     a hedge leg's thread; the SDK's spans and instruments are thread-safe."""
 
-    __slots__ = ("span", "_tracer", "_name", "_attributes", "_counting", "_client_spans", "_hedged")
+    __slots__ = ("span", "_tracer", "_name", "_attributes", "_counting", "_client_spans", "_hedged",
+                 "stale_dns")
 
     def __init__(
         self, call: Call, tracing: Any, counting: Instruments | None, *, client_spans: bool
@@ -88,6 +95,8 @@ class CallTelemetry:
         self._counting = counting
         self._client_spans = client_spans
         self._hedged = False
+        #: An attempt of this call connected with a stale DNS answer.
+        self.stale_dns = False
         self._tracer = tracing
         self.span: Any = None
         if tracing is not None:
@@ -98,17 +107,22 @@ class CallTelemetry:
 
     # -- context ---------------------------------------------------------------
 
-    def attach(self) -> object | None:
+    def attach(self) -> tuple[object, object | None]:
         """Make the call's span the current one (attempts, hedge legs and
-        instrumentation below nest in it); ``detach`` the token after."""
+        instrumentation below nest in it); ``detach`` the tokens after."""
+        call = _CURRENT_CALL.set(self)
         if self.span is None:
-            return None
-        return otel_context.attach(trace.set_span_in_context(self.span))
+            return call, None
+        return call, otel_context.attach(trace.set_span_in_context(self.span))
 
     @staticmethod
-    def detach(token: object | None) -> None:
-        if token is not None:
-            otel_context.detach(token)
+    def detach(tokens: tuple[Any, object | None] | None) -> None:
+        if tokens is None:
+            return
+        call, span = tokens
+        if span is not None:
+            otel_context.detach(span)
+        _CURRENT_CALL.reset(call)
 
     def leg_started(self, leg: Leg) -> tuple[Any, object] | None:
         """A CLIENT span for one attempt, current until ``leg_ended``."""
@@ -161,6 +175,7 @@ class CallTelemetry:
         if call.answered_in is not None:
             span.set_attribute(n.SERVED_REGION, call.answered_in)
         span.set_attribute(n.HEDGED, self._hedged)
+        span.set_attribute(n.DNS_STALE, self.stale_dns)
         if not succeeded:
             if call.stop_reason is not None:
                 span.set_attribute(n.STOP_REASON, call.stop_reason.name.lower())
@@ -175,6 +190,27 @@ class CallTelemetry:
             self._hedged = True
         for name, attributes in span_events(event):
             self.span.add_event(name, attributes)
+
+
+def dns_hook(service_id: str) -> Callable[[Any], None]:
+    """A hook for the DNS cache's events of one client's lookups: counts
+    stale answers and failed refreshes, and marks the attempt's span (the
+    current one) and the call's as served from stale DNS."""
+
+    def on_dns_event(event: Any) -> None:
+        counting = instruments()
+        attributes = {n.RPC_SERVICE: service_id, n.CLOUD_REGION: getattr(event, "region", "")}
+        if isinstance(event, _hooks.DnsStaleAnswerServed):
+            trace.get_current_span().set_attribute(n.DNS_STALE, True)
+            call = _CURRENT_CALL.get()
+            if call is not None:
+                call.stale_dns = True
+            if counting is not None:
+                counting.dns_stale_answers.add(1, attributes)
+        elif isinstance(event, _hooks.DnsRefreshFailed) and counting is not None:
+            counting.dns_refresh_failures.add(1, attributes)
+
+    return on_dns_event
 
 
 def _request_id(answer: Any) -> str | None:

@@ -114,25 +114,6 @@ def instruments() -> Instruments | None:
         return _current[1]
 
 
-def dns_hook(service_id: str) -> Callable[[Any], None]:
-    """A hook for the DNS cache's events of one client's lookups: counts
-    stale answers and failed refreshes, and marks the current span (the
-    attempt's, or the call's) as served from stale DNS."""
-    from opentelemetry import trace
-
-    def on_dns_event(event: Any) -> None:
-        counting = instruments()
-        attributes = {n.RPC_SERVICE: service_id, n.CLOUD_REGION: getattr(event, "region", "")}
-        if isinstance(event, _hooks.DnsStaleAnswerServed):
-            trace.get_current_span().set_attribute(n.DNS_STALE, True)
-            if counting is not None:
-                counting.dns_stale_answers.add(1, attributes)
-        elif isinstance(event, _hooks.DnsRefreshFailed) and counting is not None:
-            counting.dns_refresh_failures.add(1, attributes)
-
-    return on_dns_event
-
-
 # -- gauges, read from the health view at collection ------------------------------------
 
 #: botocore service name -> service id ("dynamodb" -> "DynamoDB"), as clients

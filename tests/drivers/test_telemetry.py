@@ -44,7 +44,7 @@ def test_a_retried_call_is_one_span_with_a_client_span_per_attempt(otel, make_cl
     assert attributes(call) == {
         **BASE, "cloud.region": EAST, "resilient_cloud.attempts": 2,
         "resilient_cloud.outcome": "success", "resilient_cloud.region.served": EAST,
-        "resilient_cloud.hedged": False,
+        "resilient_cloud.hedged": False, "resilient_cloud.dns.stale": False,
     }
     assert call.status.status_code.name == "UNSET"
     attempts = otel.spans("CLIENT")
