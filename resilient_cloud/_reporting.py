@@ -14,6 +14,7 @@ from resilient_cloud._telemetry.events import state_change as span_event_of
 from resilient_cloud._telemetry.logs import state_change
 
 if TYPE_CHECKING:
+    from resilient_cloud._core.machine import CallCore
     from resilient_cloud._telemetry import CallTelemetry
 
 logger = logging.getLogger("resilient_cloud")
@@ -24,17 +25,31 @@ class CallReport:
     call's telemetry (None: no OpenTelemetry SDK listens, or it is off).
     Called with a batch of events; may be called from a hedge leg's thread."""
 
-    __slots__ = ("_hooks", "telemetry")
+    __slots__ = ("_hooks", "telemetry", "_tokens")
 
     def __init__(self, hooks: tuple[_hooks.Hook, ...], telemetry: CallTelemetry | None) -> None:
         self._hooks = hooks
         self.telemetry = telemetry
+        self._tokens: Any = None
 
     def __call__(self, events: list[Any] | tuple[Any, ...]) -> None:
         if events:
             publish(self._hooks, events)
             if self.telemetry is not None:
                 self.telemetry.record(events)
+
+    def begin(self) -> None:
+        """The call starts: its span becomes the current one, in the
+        driver's context (legs copy it: threads explicitly, tasks by themselves)."""
+        if self.telemetry is not None:
+            self._tokens = self.telemetry.attach()
+
+    def finish(self, core: CallCore, result: Any, error: BaseException | None) -> None:
+        """The call is over: its last events, and its span ends."""
+        self(core.take_events())
+        if self.telemetry is not None:
+            self.telemetry.end(core.call, result, error)
+            self.telemetry.detach(self._tokens)
 
 
 def publish(hooks: tuple[_hooks.Hook, ...], events: Iterable[Any]) -> None:

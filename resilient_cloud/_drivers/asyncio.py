@@ -50,8 +50,7 @@ class AsyncDriver:
         clock = self._clock
         deadline_at = core.call.deadline_at
         report = CallReport(self._hooks, telemetry)
-        # Attached in this task: the legs' tasks copy its context, span included.
-        token = telemetry.attach() if telemetry is not None else None
+        report.begin()
         try:
             if deadline_at is None or deadline_at <= clock.monotonic():
                 stop = await self._drive(core, params, send, build, report)  # refused if past
@@ -62,15 +61,9 @@ class AsyncDriver:
         except BaseException as error:  # cancelled (or interrupted) mid-call
             if not core.finished:
                 core.cancelled(clock.monotonic(), error)
-            report(core.take_events())
-            if telemetry is not None:
-                telemetry.end(core.call, None, error)
-                telemetry.detach(token)
+            report.finish(core, None, error)
             raise
-        report(core.take_events())
-        if telemetry is not None:
-            telemetry.end(core.call, stop.result, stop.error)
-            telemetry.detach(token)
+        report.finish(core, stop.result, stop.error)
         if stop.error is not None:
             raise stop.error
         return stop.result

@@ -48,7 +48,7 @@ class SyncDriver:
         held: BulkheadState | None = None
         action: Action | None = None
         error: BaseException | None = None
-        token = telemetry.attach() if telemetry is not None else None
+        report.begin()
         try:
             action = core.begin(clock.monotonic())
             while not isinstance(action, Stop):
@@ -74,13 +74,10 @@ class SyncDriver:
         finally:
             if held is not None:
                 held.release()
-            report(core.take_events())
-            if telemetry is not None:
-                if isinstance(action, Stop):
-                    telemetry.end(core.call, action.result, action.error)
-                else:
-                    telemetry.end(core.call, None, error)
-                telemetry.detach(token)
+            if isinstance(action, Stop):
+                report.finish(core, action.result, action.error)
+            else:
+                report.finish(core, None, error)
         if action.error is not None:
             raise action.error
         return action.result
