@@ -26,6 +26,7 @@ from resilient_cloud._telemetry import meters
 from resilient_cloud._telemetry import names as n
 from resilient_cloud._telemetry.events import span_events
 from resilient_cloud._telemetry.meters import Instruments, instruments, know_service
+from resilient_cloud._telemetry.providers import tracer_provider
 
 if TYPE_CHECKING:
     from resilient_cloud._call import Call
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CallTelemetry", "dns_hook", "for_call", "instruments", "know_service", "tracer"]
 
-_NO_TRACING = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 #: The call whose span is current: a DNS event during one of its attempts marks it.
 _CURRENT_CALL: contextvars.ContextVar[CallTelemetry | None] = contextvars.ContextVar(
     "resilient_cloud_call", default=None
@@ -46,8 +46,8 @@ _current: tuple[Any, Any] = (None, None)
 def tracer() -> Any:
     """Our tracer from the tracer provider set now; None when none is."""
     global _current
-    provider = trace.get_tracer_provider()
-    if isinstance(provider, _NO_TRACING):
+    provider = tracer_provider()
+    if provider is None:
         return None
     if _current[0] is not provider:
         _current = (provider, provider.get_tracer(n.SCOPE, meters.VERSION))

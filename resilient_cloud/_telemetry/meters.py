@@ -17,19 +17,13 @@ from opentelemetry import metrics
 
 from resilient_cloud import hooks as _hooks
 from resilient_cloud._telemetry import names as n
+from resilient_cloud._telemetry.providers import meter_provider
 from resilient_cloud.errors import StopReason
 
 try:
     VERSION = metadata.version("resilient_cloud")
 except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
     VERSION = "0"
-
-try:
-    from opentelemetry.metrics._internal import _ProxyMeterProvider
-
-    _NO_METRICS: tuple[type, ...] = (metrics.NoOpMeterProvider, _ProxyMeterProvider)
-except ImportError:  # pragma: no cover - the API moved it
-    _NO_METRICS = (metrics.NoOpMeterProvider,)
 
 
 class Instruments:
@@ -102,8 +96,8 @@ def instruments() -> Instruments | None:
     """The instruments of the meter provider set now; None when none is
     (the API's proxy or no-op), at the cost of one type check."""
     global _current
-    provider = metrics.get_meter_provider()
-    if isinstance(provider, _NO_METRICS):
+    provider = meter_provider()
+    if provider is None:
         return None
     cached_provider, cached = _current
     if provider is cached_provider:
