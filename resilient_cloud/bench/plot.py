@@ -50,7 +50,7 @@ def write_png(run: dict[str, Any], path: Path) -> None:
         f"{' (quick)' if run['quick'] else ''}; shaded: fault window",
         fontsize=10,
     )
-    figure.tight_layout(rect=(0, 0, 1, 1 - 0.35 / len(rows)))  # room for the title
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.45 / (2.8 * len(rows))))  # room for the title (0.45 in)
     figure.savefig(path, dpi=90)
     plt.close(figure)
 
