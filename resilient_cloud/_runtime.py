@@ -70,12 +70,8 @@ class ClientRuntime:
         self.dns_cache: DnsAnswerCache | None = (
             None if policy.dns is None else cache_for(policy.dns, policy.clock)
         )
-        self._dns_hooks = policy.hooks or ()
-        if policy.telemetry:
-            service_id = self._service_model.service_id
-            telemetry.know_service(self.service, service_id)
-            self._dns_hooks = (*self._dns_hooks, telemetry.dns_hook(service_id))
-        self.dns_requester = Requester(self._dns_hooks, self.service, self.region)
+        telemetry.know_service(self.service, self._service_model.service_id)
+        self.dns_requester = Requester(policy.hooks or (), self.service, self.region, policy.telemetry)
         self._operations: dict[str, Operation] = {}
         self._safety_overrides = names.overrides_for(self.service, policy.operation_safety or {})
         self._hedge_key = self._key("hedge", policy.hedge)
@@ -268,7 +264,7 @@ class ClientRuntime:
     def _prepare_fallback_client(self, client: Any, region: str) -> None:
         """Make a fallback client safe to send our attempts through: no
         retries of its own, attempts watched, the DNS cache installed."""
-        requester = Requester(self._dns_hooks, self.service, region)
+        requester = Requester(self.policy.hooks or (), self.service, region, self.policy.telemetry)
         if self.asynchronous:
             from resilient_cloud._aiobotocore.client import prepare_unwrapped_async
 

@@ -70,7 +70,8 @@ def install_dns_cache_async(
         from resilient_cloud.aio._resolver import DnsResolver
 
         resolver = DnsResolver(
-            dns, hooks=requester.hooks, clock=clock, service=requester.service, region=requester.region
+            dns, hooks=requester.hooks, clock=clock, service=requester.service,
+            region=requester.region, telemetry=requester.telemetry,
         )
         args = {**original, "resolver": resolver, "use_dns_cache": False}
     http_session._connector_args = args

@@ -42,6 +42,7 @@ from resilient_cloud._dns.record import (
 )
 from resilient_cloud._options import DnsCache
 from resilient_cloud._telemetry import names as n
+from resilient_cloud._telemetry import on_dns_event
 from resilient_cloud._telemetry.logs import state_change
 
 #: Background refreshes in flight per cache; more names wait for a later lookup.
@@ -55,11 +56,13 @@ Spawn = Callable[[Callable[[], None]], None]
 
 @dataclass(frozen=True, slots=True)
 class Requester:
-    """Who looked the name up: events about the lookup go to its hooks."""
+    """Who looked the name up: events about the lookup go to its hooks, and
+    to telemetry when its policy reports (``Policy(telemetry=)``)."""
 
     hooks: tuple[_hooks.Hook, ...]
     service: str
     region: str
+    telemetry: bool = False
 
 
 class _Flight:
@@ -327,9 +330,13 @@ class DnsAnswerCache:
 
 
 def _report(requester: Requester, event_type: Any, **fields: Any) -> None:
+    if not (requester.hooks or requester.telemetry):
+        return
+    event = event_type(service=requester.service, region=requester.region, **fields)
     if requester.hooks:
-        event = event_type(service=requester.service, region=requester.region, **fields)
         _hooks.dispatch(requester.hooks, event)
+    if requester.telemetry:
+        on_dns_event(event)
 
 
 # -- one cache per (options, clock) in the process ----------------------------

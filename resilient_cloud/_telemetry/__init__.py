@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextvars
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -25,14 +24,14 @@ from resilient_cloud import hooks as _hooks
 from resilient_cloud._telemetry import meters
 from resilient_cloud._telemetry import names as n
 from resilient_cloud._telemetry.events import span_events
-from resilient_cloud._telemetry.meters import Instruments, instruments, know_service
+from resilient_cloud._telemetry.meters import Instruments, instruments, know_service, service_id_of
 from resilient_cloud._telemetry.providers import tracer_provider
 
 if TYPE_CHECKING:
     from resilient_cloud._call import Call
     from resilient_cloud._core.actions import Judged, Leg
 
-__all__ = ["CallTelemetry", "dns_hook", "for_call", "instruments", "know_service", "tracer"]
+__all__ = ["CallTelemetry", "for_call", "instruments", "know_service", "on_dns_event", "tracer"]
 
 #: The call whose span is current: a DNS event during one of its attempts marks it.
 _CURRENT_CALL: contextvars.ContextVar[CallTelemetry | None] = contextvars.ContextVar(
@@ -192,25 +191,21 @@ class CallTelemetry:
             self.span.add_event(name, attributes)
 
 
-def dns_hook(service_id: str) -> Callable[[Any], None]:
-    """A hook for the DNS cache's events of one client's lookups: counts
-    stale answers and failed refreshes, and marks the attempt's span (the
-    current one) and the call's as served from stale DNS."""
-
-    def on_dns_event(event: Any) -> None:
-        counting = instruments()
-        attributes = {n.RPC_SERVICE: service_id, n.CLOUD_REGION: getattr(event, "region", "")}
-        if isinstance(event, _hooks.DnsStaleAnswerServed):
-            trace.get_current_span().set_attribute(n.DNS_STALE, True)
-            call = _CURRENT_CALL.get()
-            if call is not None:
-                call.stale_dns = True
-            if counting is not None:
-                counting.dns_stale_answers.add(1, attributes)
-        elif isinstance(event, _hooks.DnsRefreshFailed) and counting is not None:
-            counting.dns_refresh_failures.add(1, attributes)
-
-    return on_dns_event
+def on_dns_event(event: Any) -> None:
+    """A DNS cache event of a lookup for a client that reports: count stale
+    answers and failed lookups, and mark the attempt's span (the current
+    one) and its call's as served from stale DNS."""
+    counting = instruments()
+    attributes = {n.RPC_SERVICE: service_id_of(event.service), n.CLOUD_REGION: event.region}
+    if isinstance(event, _hooks.DnsStaleAnswerServed):
+        trace.get_current_span().set_attribute(n.DNS_STALE, True)
+        call = _CURRENT_CALL.get()
+        if call is not None:
+            call.stale_dns = True
+        if counting is not None:
+            counting.dns_stale_answers.add(1, attributes)
+    elif isinstance(event, _hooks.DnsRefreshFailed) and counting is not None:
+        counting.dns_refresh_failures.add(1, attributes)
 
 
 def _request_id(answer: Any) -> str | None:

@@ -124,6 +124,11 @@ def know_service(name: str, service_id: str) -> None:
         _SERVICE_IDS[name] = service_id
 
 
+def service_id_of(name: str) -> str:
+    """botocore's service id for a service name a client was made for."""
+    return _SERVICE_IDS.get(name, name)
+
+
 def _observe(read: Callable[[Any], Iterable[tuple[float, dict[str, Any]]]]) -> Callable[[Any], Any]:
     def callback(_options: Any) -> list[metrics.Observation]:
         from resilient_cloud._health import health
@@ -131,7 +136,7 @@ def _observe(read: Callable[[Any], Iterable[tuple[float, dict[str, Any]]]]) -> C
         observations = []
         for endpoint in health():
             base = {
-                n.RPC_SERVICE: _SERVICE_IDS.get(endpoint.endpoint.service, endpoint.endpoint.service),
+                n.RPC_SERVICE: service_id_of(endpoint.endpoint.service),
                 n.CLOUD_REGION: endpoint.endpoint.region,
             }
             for value, extra in read(endpoint):

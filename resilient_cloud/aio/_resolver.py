@@ -37,6 +37,9 @@ class DnsResolver(AbstractResolver):
         hooks: receive the DNS events (stale answers served, failed
             refreshes, recoveries), tagged with ``service`` and ``region``.
         clock: where the cache's time comes from.
+        service, region: tag the events (and telemetry's metrics) with them.
+        telemetry: report stale answers and failed lookups through
+            OpenTelemetry when an SDK is configured (docs/operating.md).
     """
 
     def __init__(
@@ -47,6 +50,7 @@ class DnsResolver(AbstractResolver):
         clock: Clock = SYSTEM_CLOCK,
         service: str = "",
         region: str = "",
+        telemetry: bool = True,
     ) -> None:
         problems = Problems("DnsResolver")
         if dns is None:
@@ -58,7 +62,7 @@ class DnsResolver(AbstractResolver):
         checked_hooks = check_hooks(problems, hooks)  # the same rules as Policy(hooks=)
         problems.raise_if_any()
         self._cache = cache_for(dns, clock)
-        self._requester = Requester(checked_hooks, service, region)
+        self._requester = Requester(checked_hooks, service, region, telemetry)
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET

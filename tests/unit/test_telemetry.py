@@ -59,9 +59,9 @@ def test_every_instrument_follows_the_naming_rules_and_has_a_unit(otel) -> None:
         rc_hooks.CallRejected("dynamodb", "GetItem", "us-east-1", StopReason.BULKHEAD_FULL, None),
         rc_hooks.CallEnded("dynamodb", "GetItem", "us-west-2", 2, True, None, 0.3),
     ])
-    hook = _telemetry.dns_hook("DynamoDB")
-    hook(rc_hooks.DnsStaleAnswerServed("dynamodb", "us-east-1", "h", 1.0, "timeout"))
-    hook(rc_hooks.DnsRefreshFailed("dynamodb", "us-east-1", "h", "timeout", 1.0, False))
+    _telemetry.know_service("dynamodb", "DynamoDB")
+    _telemetry.on_dns_event(rc_hooks.DnsStaleAnswerServed("dynamodb", "us-east-1", "h", 1.0, "timeout"))
+    _telemetry.on_dns_event(rc_hooks.DnsRefreshFailed("dynamodb", "us-east-1", "h", "timeout", 1.0, False))
     units = otel.metric_units()
     assert set(units) >= {
         "resilient_cloud.calls", "resilient_cloud.attempts", "resilient_cloud.retries",
@@ -89,7 +89,7 @@ def test_a_stale_dns_answer_marks_the_current_span(otel) -> None:
 
     tracer = otel.tracer_provider.get_tracer("test")
     with tracer.start_as_current_span("call"):
-        _telemetry.dns_hook("DynamoDB")(
+        _telemetry.on_dns_event(
             rc_hooks.DnsStaleAnswerServed("dynamodb", "us-east-1", "h", 1.0, "timeout")
         )
     [span] = otel.spans()
@@ -113,3 +113,13 @@ def test_a_new_provider_gets_new_instruments(otel) -> None:
     finally:
         provider.shutdown()
 
+
+
+def test_dns_events_reach_telemetry_only_for_clients_that_report(otel) -> None:
+    from resilient_cloud._dns.cache import Requester, _report
+
+    event = rc_hooks.DnsStaleAnswerServed
+    _report(Requester((), "dynamodb", "us-east-1", telemetry=False), event, host="h", stale_for=1.0, reason="x")
+    assert otel.total("resilient_cloud.dns.stale_answers") == 0
+    _report(Requester((), "dynamodb", "us-east-1", telemetry=True), event, host="h", stale_for=1.0, reason="x")
+    assert otel.total("resilient_cloud.dns.stale_answers") == 1
