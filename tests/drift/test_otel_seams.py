@@ -1,7 +1,7 @@
 """The OpenTelemetry API globals telemetry reads on every call
 (resilient_cloud/_telemetry/providers.py): the providers ``set_*_provider``
 sets, which ``get_*_provider`` returns. Fails loudly if an API release moves
-them; checked on opentelemetry-api 1.20 and 1.45."""
+them; checked on opentelemetry-api 1.28 and 1.45."""
 
 from __future__ import annotations
 
