@@ -702,3 +702,40 @@ def test_a_call_whose_home_breaker_is_open_starts_in_the_next_region_and_says_wh
         "the breaker of dynamodb.us-east-1 (dynamodb.us-east-1.amazonaws.com) is open"
     )
     assert core.call.answered_in == "us-west-2"
+
+
+def test_a_failure_that_opens_the_breaker_stops_the_call_without_backoff_or_token(clock) -> None:
+    budget = RetryBudgetState(RetryBudget(ratio=0.1, min_retries_per_second=1.0, ttl=10.0))
+    breaker = CircuitBreakerState(CircuitBreaker(minimum_attempts=1, failure_ratio=0.5), random.Random(1))
+    core = make_core(clock, breakers={0: breaker}, budget=budget, max_attempts=3)
+    balance = budget.balance(clock.monotonic())
+    driver = Driver(core, clock, [server_error()])
+    stop = driver.run()
+    assert isinstance(stop.error, ClientError) and len(driver.sent) == 1
+    assert core.call.stop_reason is StopReason.CIRCUIT_OPEN
+    assert driver.sleeps == []  # no backoff towards a breaker already open
+    assert budget.balance(clock.monotonic()) >= balance  # and no token spent on it
+
+
+def test_a_half_open_breaker_whose_probe_is_out_refuses_without_a_probe_time(clock) -> None:
+    breaker = probing_breaker(clock)
+    stop = Driver(make_core(clock, breakers={0: breaker}), clock, []).run()
+    assert isinstance(stop.error, CircuitOpenError) and stop.error.retry_after is None
+    assert str(stop.error) == (
+        "dynamodb.GetItem in us-east-1: circuit breaker for dynamodb.us-east-1 "
+        "(dynamodb.us-east-1.amazonaws.com) is open"
+    )
+
+
+def test_a_call_refused_in_every_region_names_the_breaker_of_the_region_it_names(clock) -> None:
+    """Both regions' breakers are open, us-west-2's for longer: the error is
+    about us-east-1, where the call ends up (its order's first), and says
+    when that breaker probes."""
+    east = opened_breaker(clock)
+    west = opened_breaker(clock, break_duration=50.0, max_break_duration=100.0)
+    core = make_core(clock, routes=routes_for(clock, route, {}), breakers={0: east, 1: west})
+    stop = Driver(core, clock, []).run()
+    assert isinstance(stop.error, CircuitOpenError)
+    assert core.call.region == "us-east-1"
+    assert stop.error.retry_after == east.retry_after(clock.monotonic())
+    assert stop.error.retry_after != west.retry_after(clock.monotonic())
