@@ -307,6 +307,21 @@ def test_a_primary_that_held_longer_than_the_stay_starts_over() -> None:
     assert next_probe_time(router, 126.5) == 131.5
 
 
+def test_a_primary_that_held_exactly_the_stay_starts_over() -> None:
+    """A stay is how long the primary must hold to count as recovered:
+    failing again once it has held that long is not a quick departure."""
+    router = make_router()
+    switch_away(router, 100.0)
+    come_back(router, 105.0)
+    switch_away(router, 110.0)  # held exactly 5 s, the stay
+    assert next_probe_time(router, 110.0) == 115.0
+
+
+def test_the_router_describes_itself() -> None:
+    router = make_router()
+    assert repr(router) == "<RegionRouter on us-east-1 of ['us-east-1', 'us-west-2', 'eu-west-1']: the client's own region>"
+
+
 def test_a_flapping_primary_does_not_pull_calls_back_and_forth() -> None:
     """Calls every 0.1 s for 10 minutes; the primary is up 2 s, down 2 s."""
     options = Failover(switch_after=3, stick_for=5.0, max_stick_for=60.0, probe_interval=1.0)
