@@ -739,3 +739,14 @@ def test_a_call_refused_in_every_region_names_the_breaker_of_the_region_it_names
     assert core.call.region == "us-east-1"
     assert stop.error.retry_after == east.retry_after(clock.monotonic())
     assert stop.error.retry_after != west.retry_after(clock.monotonic())
+
+
+def test_each_retry_is_announced_with_its_number_delay_outcome_and_cost(clock) -> None:
+    budget = RetryBudgetState(RetryBudget(ratio=0.0, min_retries_per_second=1.0, ttl=10.0))
+    driver = Driver(make_core(clock, budget=budget), clock, [throttle(), server_error(), OK])
+    assert driver.run().error is None
+    retries = [e for e in driver.events if isinstance(e, rc_hooks.RetryScheduled)]
+    assert [(e.attempt, e.outcome, e.budget_cost) for e in retries] == [
+        (2, "throttled", budget.options.throttle_retry_cost), (3, "server-error", 1.0),
+    ]
+    assert [e.delay for e in retries] == driver.sleeps
