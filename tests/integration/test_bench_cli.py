@@ -145,3 +145,27 @@ def test_asyncio_subjects_side_by_side(tmp_path) -> None:
     assert storm["calls_started"] == 40 and storm["cancelled"] + storm["unfinished"] == 40
     assert set(storm["after"]) >= {"bulkhead_in_use", "tasks", "hedges_open"}
     assert ("cancel-storm", "aiobotocore") in rows  # asyncio subjects named: both run it
+
+
+def test_live_view_and_what_the_library_saw(tmp_path) -> None:
+    """--live shows the resilient subject's health as it runs; the JSON keeps
+    its samples (the breaker opening) and the metrics it exported."""
+    out = tmp_path / "bench.json"
+    completed = subprocess.run(
+        [
+            sys.executable, "-m", "resilient_cloud._cli", "bench", "outage-recovery", "--quick",
+            "--subject", "resilient", "--live", "--json", str(out),
+        ],
+        capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "live: outage-recovery" in completed.stdout
+    [resilient] = json.loads(out.read_text())["results"]
+    samples = resilient["telemetry"]["samples"]
+    assert len(samples) >= 2 and samples[-1]["t"] >= samples[0]["t"]
+    states = {e["breaker"] for s in samples for e in s["endpoints"] if e["endpoint"] == "dynamodb.us-east-1"}
+    assert "open" in states  # the outage opened it
+    assert samples[-1]["retries"] > 0
+    metrics = resilient["telemetry"]["metrics"]
+    calls = sum(point["value"] for point in metrics["resilient_cloud.calls"])
+    assert calls == resilient["calls_finished"]
