@@ -750,3 +750,31 @@ def test_each_retry_is_announced_with_its_number_delay_outcome_and_cost(clock) -
         (2, "throttled", budget.options.throttle_retry_cost), (3, "server-error", 1.0),
     ]
     assert [e.delay for e in retries] == driver.sleeps
+
+
+def test_when_every_region_failed_the_next_round_starts_home_after_a_backoff(clock) -> None:
+    routes = routes_for(clock, route, {})
+    driver = Driver(make_core(clock, routes=routes), clock, [not_sent(), not_sent(), OK])
+    assert driver.run().error is None
+    assert [send.leg.route.region for send in driver.sent] == ["us-east-1", "us-west-2", "us-east-1"]
+    assert driver.sleeps[0] == 0.0 and driver.sleeps[1] > 0.0  # at once, then backed off
+    moves = [(e.region, e.to_region, e.reason) for e in driver.events if isinstance(e, rc_hooks.FailedOver)]
+    assert moves == [
+        ("us-east-1", "us-west-2", "connection-failed (EndpointConnectionError) in us-east-1"),
+        ("us-west-2", "us-east-1", "connection-failed (EndpointConnectionError) in us-west-2"),
+    ]
+
+
+def test_a_wait_strategy_sees_one_retry_state_across_the_call_as_tenacity_keeps_it(clock) -> None:
+    seen: list[tuple[int, float]] = []
+
+    def wait(state: Any) -> float:
+        seen.append((state.attempt_number, state.idle_for))
+        return 0.25
+
+    core = make_core(clock, max_attempts=4)
+    core._wait = wait
+    driver = Driver(core, clock, [server_error(), server_error(), server_error()])
+    driver.run()
+    assert seen == [(1, 0.0), (2, 0.25), (3, 0.5)]  # idle time adds up, as in tenacity
+    assert driver.sleeps == [0.25, 0.25, 0.25]
