@@ -429,7 +429,6 @@ class CallCore:
         state.outcome, state.outcome_timestamp = outcome, now
         delay = max(0.0, float(self._wait(state)))
         state.idle_for += delay
-        state.upcoming_sleep = delay
         return delay
 
     def _hedge(self, now: float) -> Send | None:

@@ -767,9 +767,11 @@ def test_when_every_region_failed_the_next_round_starts_home_after_a_backoff(clo
 
 def test_a_wait_strategy_sees_one_retry_state_across_the_call_as_tenacity_keeps_it(clock) -> None:
     seen: list[tuple[int, float]] = []
+    since: list[float | None] = []
 
     def wait(state: Any) -> float:
         seen.append((state.attempt_number, state.idle_for))
+        since.append(state.seconds_since_start)
         return 0.25
 
     core = make_core(clock, max_attempts=4)
@@ -778,3 +780,41 @@ def test_a_wait_strategy_sees_one_retry_state_across_the_call_as_tenacity_keeps_
     driver.run()
     assert seen == [(1, 0.0), (2, 0.25), (3, 0.5)]  # idle time adds up, as in tenacity
     assert driver.sleeps == [0.25, 0.25, 0.25]
+    # Time since the call started, on the policy's clock (answers took 0 s here).
+    assert since == [pytest.approx(0.0), pytest.approx(0.25), pytest.approx(0.5)]
+
+
+def test_a_hedge_a_refusing_breaker_stops_is_counted_refused_not_fired(clock) -> None:
+    west = probing_breaker(clock)
+    core = make_core(
+        clock, routes=routes_for(clock, route, {}), breakers={1: west},
+        hedge=HedgeState(Hedge(delay=0.05)),
+    )
+    assert isinstance(core.begin(clock.monotonic()), Send)
+    assert core.hedge_due(clock.monotonic()) is None
+    assert core.call.hedge is not None
+    snapshot = core.call.hedge.snapshot()
+    assert (snapshot.fired, snapshot.refused) == (0, 1) and core.call.attempts == 1
+
+
+def test_a_hedge_costs_one_token_and_one_the_budget_refuses_hands_back_its_probe(clock) -> None:
+    west = opened_breaker(clock)
+    clock.advance(west.retry_after(clock.monotonic()) or 0.0)  # its break is over: a hedge would probe it
+    # A reserve of exactly one token: one hedge, not two.
+    budget = RetryBudgetState(RetryBudget(ratio=0.0, min_retries_per_second=0.1, ttl=10.0))
+    first = make_core(
+        clock, routes=routes_for(clock, route, {}), breakers={1: west}, budget=budget,
+        hedge=HedgeState(Hedge(delay=0.05)), max_attempts=3,
+    )
+    assert isinstance(first.begin(clock.monotonic()), Send)
+    hedge = first.hedge_due(clock.monotonic())
+    assert isinstance(hedge, Send) and hedge.leg.admission is Admission.PROBE
+    first.abandon(hedge.leg, clock.monotonic(), clock.monotonic())  # its probe slot back
+    second = make_core(
+        clock, routes=routes_for(clock, route, {}), breakers={1: west}, budget=budget,
+        hedge=HedgeState(Hedge(delay=0.05)), max_attempts=3,
+    )
+    assert isinstance(second.begin(clock.monotonic()), Send)
+    assert second.hedge_due(clock.monotonic()) is None  # no token left
+    # The probe slot the refused hedge took was handed back: another may probe.
+    assert west.admit(clock.monotonic())[0] is Admission.PROBE
