@@ -491,7 +491,6 @@ class CallCore:
             call.region = call.moved_from[0]
             call.moved_from = None
         if error is None:
-            call.stop_reason = None
             if call.attempts > 1:  # after one attempt botocore's own count (0) stands
                 _report_attempts(result, call)
         elif isinstance(error, Exception) and not isinstance(error, ResilienceError):

@@ -818,3 +818,24 @@ def test_a_hedge_costs_one_token_and_one_the_budget_refuses_hands_back_its_probe
     assert second.hedge_due(clock.monotonic()) is None  # no token left
     # The probe slot the refused hedge took was handed back: another may probe.
     assert west.admit(clock.monotonic())[0] is Admission.PROBE
+
+
+def test_a_success_after_one_retry_says_so_in_its_metadata(clock) -> None:
+    stop = Driver(make_core(clock), clock, [server_error(), OK]).run()
+    assert stop.result["ResponseMetadata"]["RetryAttempts"] == 1
+    assert "MaxAttemptsReached" not in stop.result["ResponseMetadata"]
+
+
+def test_only_the_services_errors_are_annotated_not_ours_nor_a_cancellation(clock) -> None:
+    import asyncio
+
+    refused = Driver(make_core(clock, breakers={0: opened_breaker(clock)}), clock, []).run()
+    assert isinstance(refused.error, CircuitOpenError)
+    assert not hasattr(refused.error, "__notes__")  # its message says it all
+    core = make_core(clock)
+    assert isinstance(core.begin(clock.monotonic()), Send)
+    cancelled = asyncio.CancelledError()
+    core.cancelled(clock.monotonic(), cancelled)
+    assert not hasattr(cancelled, "resilience") and not hasattr(cancelled, "__notes__")
+    failed = Driver(make_core(clock, max_attempts=1), clock, [server_error()]).run()
+    assert stop_details(failed.error) is not None and failed.error.__notes__
