@@ -839,3 +839,35 @@ def test_only_the_services_errors_are_annotated_not_ours_nor_a_cancellation(cloc
     assert not hasattr(cancelled, "resilience") and not hasattr(cancelled, "__notes__")
     failed = Driver(make_core(clock, max_attempts=1), clock, [server_error()]).run()
     assert stop_details(failed.error) is not None and failed.error.__notes__
+
+
+def test_the_routers_probe_of_the_primary_is_let_through_its_open_breaker(clock) -> None:
+    """Failback is timed by the router: its probe call may half-open the
+    primary's breaker before the break (grown during the outage) is over."""
+    router = RegionRouter(REGIONS, Failover(switch_after=1, stick_for=5.0, probe_interval=1.0),
+                          now=clock.monotonic())
+    router.record(clock.monotonic(), router.start(clock.monotonic(), frozenset())[0], 0, True,
+                  "server-error (InternalServerError)", frozenset())
+    assert router.region == "us-west-2"
+    east = opened_breaker(clock, break_duration=60.0, max_break_duration=120.0)
+    clock.advance(5.0)  # the stay is over, the break is not
+    assert east.retry_after(clock.monotonic()) is not None
+    start, _ = router.start(clock.monotonic(), frozenset({0}))
+    assert start.probe and start.index == 0
+    routes = CallRoutes(router, start, route, lambda index: index == 0)
+    core = make_core(clock, routes=routes, breakers={0: east})
+    send = core.begin(clock.monotonic())
+    assert isinstance(send, Send) and send.leg.route.region == "us-east-1"
+    assert send.leg.admission is Admission.PROBE
+
+
+def test_a_region_switch_at_the_start_of_a_call_is_reported_by_it(clock) -> None:
+    router = RegionRouter(REGIONS, Failover(), now=clock.monotonic())
+    start, switch = router.start(clock.monotonic(), frozenset({0}))  # home's breaker is open
+    assert switch is not None and start.index == 1
+    routes = CallRoutes(router, start, route, lambda index: index == 0, switch)
+    driver = Driver(make_core(clock, routes=routes), clock, [OK])
+    assert driver.run().error is None
+    [switched] = [e for e in driver.events if isinstance(e, rc_hooks.RegionSwitched)]
+    assert (switched.region, switched.before, switched.after) == ("us-east-1", "us-east-1", "us-west-2")
+    assert [send.leg.route.region for send in driver.sent] == ["us-west-2"]
