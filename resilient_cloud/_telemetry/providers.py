@@ -14,6 +14,7 @@ support.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -31,19 +32,22 @@ _METER_FROM_ENV = "OTEL_PYTHON_METER_PROVIDER" in os.environ
 
 def tracer_provider() -> Any | None:
     """The tracer provider set now; None while there is none (the API's proxy)."""
-    provider = getattr(trace, "_TRACER_PROVIDER", _MISSING)
-    if provider is None and not _TRACER_FROM_ENV:
-        return None
-    if provider is None or provider is _MISSING:
-        provider = trace.get_tracer_provider()
-    return None if isinstance(provider, _NO_TRACING) else provider
+    return _provider(trace, "_TRACER_PROVIDER", _TRACER_FROM_ENV, trace.get_tracer_provider, _NO_TRACING)
 
 
 def meter_provider() -> Any | None:
     """The meter provider set now; None while there is none (the API's proxy)."""
-    provider = getattr(metrics_internal, "_METER_PROVIDER", _MISSING)
-    if provider is None and not _METER_FROM_ENV:
+    return _provider(
+        metrics_internal, "_METER_PROVIDER", _METER_FROM_ENV, metrics.get_meter_provider, _NO_METRICS
+    )
+
+
+def _provider(
+    module: Any, name: str, from_env: bool, get: Callable[[], Any], none: tuple[type, ...]
+) -> Any | None:
+    provider = getattr(module, name, _MISSING)
+    if provider is None and not from_env:
         return None
     if provider is None or provider is _MISSING:
-        provider = metrics.get_meter_provider()
-    return None if isinstance(provider, _NO_METRICS) else provider
+        provider = get()  # the API loads what the environment names
+    return None if isinstance(provider, none) else provider
