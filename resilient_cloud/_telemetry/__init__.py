@@ -7,8 +7,8 @@ metrics. Both drivers report through :class:`CallTelemetry`, so sync and
 async calls report the same way.
 
 Only ``opentelemetry-api``. Until an SDK is configured its tracer and meter
-providers are proxies or no-ops: :func:`for_call` sees that with one type
-check each, and such a call reports nothing.
+providers are proxies or no-ops: :func:`for_call` sees that by reading the
+API's provider globals (``providers.py``), and such a call reports nothing.
 """
 
 from __future__ import annotations
