@@ -656,8 +656,9 @@ def test_an_abandoned_hedge_hands_back_its_own_regions_probe_slot_and_ends_cance
 
 def test_a_deadline_passed_in_flight_ends_the_call_with_its_own_message(clock) -> None:
     core = make_core(clock, deadline=1.0)
+    assert core.finished is False
     send = core.begin(clock.monotonic())
-    assert isinstance(send, Send)
+    assert isinstance(send, Send) and core.finished is False  # in flight: not over
     clock.advance(1.0)
     core.abandon(send.leg, 0.0, clock.monotonic())
     stop = core.deadline_passed(clock.monotonic())
