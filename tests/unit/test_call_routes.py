@@ -113,3 +113,15 @@ def test_the_open_regions_are_a_snapshot() -> None:
 )
 def test_which_failures_may_leave_the_region(outcome, safety, moves) -> None:
     assert may_leave_region(outcome, safety) is moves
+
+
+def test_routes_and_moves_are_immutable_values() -> None:
+    """A Route is shared by every call of a client (and its hedge legs on other
+    threads); a Move is a plan that changes nothing until committed."""
+    import dataclasses
+
+    route = Route(0, "us-east-1", Endpoint("aws", "dynamodb", "us-east-1", "h"), None, None, None)
+    for value in (route, Move(route, frozenset({0}))):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, dataclasses.fields(value)[0].name, None)
+        assert not hasattr(value, "__dict__")

@@ -369,3 +369,20 @@ def test_an_open_fallback_breaker_moves_calls_on() -> None:
 def test_repr_names_the_region_in_use() -> None:
     router = make_router()
     assert "us-east-1" in repr(router)
+
+
+@pytest.mark.parametrize("value", [
+    Switch("us-east-1", "us-west-2", "why"),
+    Start(EAST, probe=True),
+    make_router().snapshot(100.0),
+], ids=["switch", "start", "snapshot"])
+def test_what_the_router_hands_out_are_immutable_values(value: object) -> None:
+    """Starts are held by calls on other threads, switches go into events and
+    snapshots to users (rc.health()): none can be changed after the fact, and
+    none carries a per-instance dict (they are made per call)."""
+    import dataclasses
+
+    field = dataclasses.fields(value)[0].name  # type: ignore[arg-type]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(value, field, None)
+    assert not hasattr(value, "__dict__")
