@@ -598,8 +598,9 @@ def test_a_primary_that_fails_right_after_a_return_keeps_calls_away_longer(
 # -- hedged reads -----------------------------------------------------------------
 
 
-@pytest.mark.sync_only("holds requests open on threading events; tests/aio hedges with tasks")
-def test_a_slow_read_is_hedged_to_the_fallback_and_the_hedge_wins(make_client, scripts, hooks) -> None:
+def hedged_read_of_a_slow_primary(make_client: Any, scripts: RegionScripts, hooks: Events) -> Any:
+    """A hedged read (Hedge(delay=0.001)) whose us-east-1 request answers only
+    after the call returned; waits until both legs ended, and returns the answer."""
     release = threading.Event()
     both_ended = threading.Event()
 
@@ -617,6 +618,12 @@ def test_a_slow_read_is_hedged_to_the_fallback_and_the_hedge_wins(make_client, s
     result = get(client)
     release.set()
     assert both_ended.wait(10.0)
+    return result
+
+
+@pytest.mark.sync_only("holds requests open on threading events; tests/aio hedges with tasks")
+def test_a_slow_read_is_hedged_to_the_fallback_and_the_hedge_wins(make_client, scripts, hooks) -> None:
+    result = hedged_read_of_a_slow_primary(make_client, scripts, hooks)
     assert result["Item"] == KEY
     assert sorted(scripts.regions()) == [EAST, WEST]
     [fired] = hooks.of(HedgeFired)

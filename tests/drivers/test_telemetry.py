@@ -8,18 +8,15 @@ fake clock; a call's span is INTERNAL, each attempt's is a CLIENT child.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 import pytest
 
 import resilient_cloud as rc
-from resilient_cloud.hooks import AttemptEnded
-from resilient_cloud.testing import Reply
 
 from ..otel import otel
-from .replies import DDB_500, DDB_ITEM
-from .test_failover import EAST, KEY, WEST, get, hooks, make_client, scripts
+from .replies import DDB_500
+from .test_failover import EAST, KEY, WEST, get, hedged_read_of_a_slow_primary, hooks, make_client, scripts
 
 __all__ = ["hooks", "make_client", "otel", "scripts"]  # fixtures
 
@@ -141,23 +138,7 @@ def test_switched_off_or_without_an_sdk_nothing_is_reported(otel, make_client, s
 
 @pytest.mark.sync_only("holds requests open on threading events; the async hedge test is below")
 def test_a_hedge_leg_runs_in_the_calls_span(otel, make_client, scripts, hooks) -> None:
-    release = threading.Event()
-    both_ended = threading.Event()
-
-    def slow(request: Any) -> Reply:
-        release.wait(10.0)
-        return DDB_ITEM
-
-    def on_event(event: Any) -> None:
-        hooks(event)
-        if len(hooks.of(AttemptEnded)) == 2:
-            both_ended.set()
-
-    client = make_client(hedge=rc.Hedge(delay=0.001), hooks=(on_event,))
-    scripts.script(EAST, [slow])
-    get(client)
-    release.set()
-    assert both_ended.wait(10.0)
+    hedged_read_of_a_slow_primary(make_client, scripts, hooks)
     [call] = otel.spans("INTERNAL")
     assert attributes(call)["resilient_cloud.hedged"] is True
     legs = otel.spans("CLIENT")
