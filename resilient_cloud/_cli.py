@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     from resilient_cloud.bench import cli as bench_cli
 
     bench_cli.add_parser(commands)
+    from resilient_cloud.sim import cli as sim_cli
+
+    sim_cli.add_parser(commands)
     return parser
 
 

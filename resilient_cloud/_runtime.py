@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -93,7 +94,7 @@ class ClientRuntime:
                      policy.clock)
             if self._fallback_clients is not None else None
         )
-        self._wait = _wait_strategy(policy)
+        self._wait = wait_strategy(policy)
         if asynchronous:
             from resilient_cloud._drivers.asyncio import AsyncDriver
 
@@ -317,13 +318,15 @@ def _async_fallback_clients() -> Any:
     return AsyncFallbackClients
 
 
-def _wait_strategy(policy: Policy) -> Any:
-    """The tenacity wait the core asks before each retry."""
+def wait_strategy(policy: Policy, rng: random.Random | None = None) -> Any:
+    """The tenacity wait the core asks before each retry; its jitter drawn
+    from ``rng`` (default: the policy's generator)."""
+    rng = policy.random if rng is None else rng
     retry = policy.retry
     if retry is not None and retry.wait is not None:
         return retry.wait
     if retry is not None:
         return wait_full_jitter(
-            retry.backoff_base, retry.throttle_backoff_base, retry.backoff_cap, policy.random
+            retry.backoff_base, retry.throttle_backoff_base, retry.backoff_cap, rng
         )
-    return wait_full_jitter(0.0, 0.0, 0.0, policy.random)
+    return wait_full_jitter(0.0, 0.0, 0.0, rng)

@@ -36,7 +36,7 @@ def write_png(run: dict[str, Any], path: Path) -> None:
             for result in results:
                 series = result["timeline"]
                 ax.plot(series["t"], series[key], label=result["subject"], linewidth=1.2)
-            _frame(ax, f"{scenario}: {label}", window)
+            frame(ax, f"{scenario}: {label}", window)
         _telemetry_panel(row_axes[len(PANELS)], scenario, results, window)
         row_axes[0].legend(fontsize=7)
     env = run["environment"]
@@ -50,7 +50,7 @@ def write_png(run: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
-def _frame(ax: Any, title: str, window: Any) -> None:
+def frame(ax: Any, title: str, window: Any) -> None:
     """Every panel's frame: the fault window shaded, the title, seconds, y from 0."""
     if window:
         ax.axvspan(window[0], window[1], color="red", alpha=0.08)
@@ -85,7 +85,7 @@ def _telemetry_panel(ax: Any, scenario: str, results: list[dict[str, Any]], wind
                 color=line.get_color(), linewidth=1.0, label=f"{subject} budget")
         breakers.step(times, [p.get("breaker_level") or 0 for p in primary], where="post",
                       linestyle=":", color=line.get_color(), linewidth=1.4)
-    _frame(ax, f"{scenario}: library (dotted: breaker)", window)
+    frame(ax, f"{scenario}: library (dotted: breaker)", window)
     breakers.set_ylim(-0.1, 2.3)
     breakers.set_yticks(*_BREAKER_TICKS)
     breakers.tick_params(labelsize=7)
