@@ -7,7 +7,8 @@ budget), so memory is fixed whatever the rate.
 
     CLOSED --(failure ratio over the window >= threshold with at least
               minimum_attempts, or consecutive_failures in a row)--> OPEN
-    OPEN --(break time over)--> HALF_OPEN: up to half_open_probes attempts
+    OPEN --(break time over, and refusals_before_probe attempts refused)-->
+         HALF_OPEN: up to half_open_probes attempts
     HALF_OPEN --(a probe succeeds)--> CLOSED
     HALF_OPEN --(a probe fails)--> OPEN, for a longer, jittered break
 """
@@ -78,6 +79,9 @@ class CircuitBreakerState:
         self._opened_in_a_row = 0
         self._opened_times = 0
         self._probes_in_flight = 0
+        # Attempts refused since the breaker last opened: a probe waits for
+        # refusals_before_probe of them as well as for the break to end.
+        self._refused = 0
         self._last_failure: str | None = None
         self._lock = threading.Lock()
 
@@ -90,7 +94,10 @@ class CircuitBreakerState:
         by the router rather than by a break that grew during the outage."""
         with self._lock:
             transition = None
-            if self._state is BreakerState.OPEN and now >= self._open_until:
+            if (
+                self._state is BreakerState.OPEN and now >= self._open_until
+                and self._refused >= self.options.refusals_before_probe
+            ):
                 transition = self._move(BreakerState.HALF_OPEN, "break time over")
             elif self._state is BreakerState.OPEN and probe_now:
                 transition = self._move(BreakerState.HALF_OPEN, "a fallback router probes it")
@@ -102,6 +109,8 @@ class CircuitBreakerState:
             ):
                 self._probes_in_flight += 1
                 return Admission.PROBE, transition
+            if self._state is BreakerState.OPEN:
+                self._refused += 1
             return Admission.REJECTED, transition
 
     def record(
@@ -133,10 +142,15 @@ class CircuitBreakerState:
             return None
 
     def retry_after(self, now: float) -> float | None:
-        """Seconds until a probe may go, when open; None otherwise."""
+        """Seconds until a probe may go, when open (0 when only refusals are
+        missing: the next calls are refused, not delayed); None otherwise."""
         with self._lock:
-            if self._state is BreakerState.OPEN and now < self._open_until:
+            if self._state is not BreakerState.OPEN:
+                return None
+            if now < self._open_until:
                 return self._open_until - now
+            if self._refused < self.options.refusals_before_probe:
+                return 0.0
             return None
 
     def snapshot(self, now: float) -> BreakerSnapshot:
@@ -168,12 +182,14 @@ class CircuitBreakerState:
     def _open(self, now: float, reason: str) -> Transition:
         options = self.options
         growth = 2.0 ** min(self._opened_in_a_row, 32)
-        ceiling = min(options.max_break_duration, options.break_duration * growth)
+        longest = options.max_break_duration or options.break_duration
+        ceiling = min(longest, options.break_duration * growth)
         # Equal jitter: never shorter than half the break, so clients that
         # opened together do not all probe a recovering service at once.
         self._open_until = now + ceiling * (0.5 + 0.5 * self._rng.random())
         self._opened_in_a_row += 1
         self._opened_times += 1
+        self._refused = 0
         # Probes still in flight keep their places: they report later, and
         # until then they count against the next half-open period's probes.
         self._window.clear()

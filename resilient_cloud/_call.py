@@ -68,6 +68,8 @@ class Call:
     last_budget_cost: float = 0.0
     #: The last attempt's error: a call the breaker stops mid-way ends with it.
     last_error: BaseException | None = None
+    #: Total attempts when the last failure was a throttle (None: max_attempts).
+    throttled_attempts: int | None = None
     #: The idempotency tokens botocore filled on the first attempt that got
     #: that far (noted by _botocore.events.note_tokens), reused by the rest.
     idempotency_tokens: dict[str, str] = field(default_factory=dict)

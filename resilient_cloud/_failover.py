@@ -38,6 +38,7 @@ class Route:
     send: Any
     budget_key: StateKey | None
     breaker_key: StateKey | None
+    limiter_key: StateKey | None = None
 
     @property
     def name(self) -> str:

@@ -1,5 +1,6 @@
 """The health view: each endpoint's breaker, budget and bulkhead, the region
-its clients' calls start in, and its hedges; for dashboards and debugging."""
+its clients' calls start in, its hedges and its rate limiter; for dashboards
+and debugging."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from resilient_cloud._breaker import BreakerSnapshot, CircuitBreakerState
 from resilient_cloud._budget import RetryBudgetState
 from resilient_cloud._bulkhead import BulkheadSnapshot, BulkheadState
 from resilient_cloud._hedging import HedgeSnapshot, HedgeState
+from resilient_cloud._ratelimit import RateLimiterState, RateSnapshot
 from resilient_cloud._registry import REGISTRY, Endpoint
 from resilient_cloud._routing import RegionRouter, RoutingSnapshot
 
@@ -31,6 +33,8 @@ class EndpointHealth:
     routing: RoutingSnapshot | None = None
     #: Hedged reads of clients with a :class:`Hedge`: fired, won, delay.
     hedging: HedgeSnapshot | None = None
+    #: The rate limiter: whether it paces attempts (after throttles), at what rate.
+    rate_limit: RateSnapshot | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -59,6 +63,8 @@ def _endpoint_health(endpoint: Endpoint, kinds: dict[str, tuple[Any, Any]]) -> E
     router: RegionRouter | None
     router, router_clock = kinds.get("routing", (None, None))
     hedge: HedgeState | None = kinds.get("hedge", (None, None))[0]
+    limiter: RateLimiterState | None
+    limiter, limiter_clock = kinds.get("rate", (None, None))
     return EndpointHealth(
         endpoint=endpoint,
         breaker=breaker.snapshot(breaker_clock.monotonic()) if breaker else None,
@@ -66,4 +72,5 @@ def _endpoint_health(endpoint: Endpoint, kinds: dict[str, tuple[Any, Any]]) -> E
         bulkhead=bulkhead.snapshot() if bulkhead else None,
         routing=router.snapshot(router_clock.monotonic()) if router else None,
         hedging=hedge.snapshot() if hedge else None,
+        rate_limit=limiter.snapshot(limiter_clock.monotonic()) if limiter else None,
     )

@@ -53,17 +53,41 @@ DEFAULT_THROTTLE_RETRY_COST = 2.0
 # Circuit breaker. Outcomes are counted per attempt, so the thresholds must
 # sit far above 10-20% transient errors (which retries absorb): half the
 # attempts failing (resilience4j's 50%) over at least 20 attempts in 10 s,
-# or 20 failures in a row (Envoy ejects after 5 consecutive 5xx, but with
-# 20% transient errors 5 in a row happen every few hundred attempts).
+# or 8 failures in a row (Envoy ejects after 5 consecutive 5xx; at 20%
+# transient errors 5 in a row come every ~3,000 attempts, 8 every ~400,000).
+# Not 20 as before: a fleet machine making one call every 10 s needs 20
+# failures to open, and in the simulator (docs/simulation.md) a fleet whose
+# breakers do not open keeps a recovering service overloaded.
 DEFAULT_FAILURE_RATIO = 0.5
 DEFAULT_MINIMUM_ATTEMPTS = 20
-DEFAULT_CONSECUTIVE_FAILURES = 20
+DEFAULT_CONSECUTIVE_FAILURES = 8
 DEFAULT_BREAKER_WINDOW = 10.0
-# Open for 5 s (Polly), doubling after each failed probe up to 60 s, with
-# equal jitter so clients that opened together do not probe together.
-DEFAULT_BREAK_DURATION = 5.0
-DEFAULT_MAX_BREAK_DURATION = 60.0
+# Open for 0.5 s (equal jitter: 0.25-0.5 s, so clients that opened together
+# do not probe together), not growing: a busy client is back within half a
+# second of its service's recovery. What protects a recovering service from
+# a fleet is that each open breaker also refuses 3 calls before each probe:
+# whatever the number of machines, probes are at most a third of the load
+# offered, and machines come back one successful probe at a time (chosen in
+# the simulator: 2 overloads a service back at 30% of its capacity, 5 takes
+# a fleet twice as long to recover).
+DEFAULT_BREAK_DURATION = 0.5
+DEFAULT_MAX_BREAK_DURATION = None  # the break does not grow
 DEFAULT_HALF_OPEN_PROBES = 1
+DEFAULT_REFUSALS_BEFORE_PROBE = 3
+
+# Rate limiter (throttling). CUBIC's multiplicative decrease (botocore's
+# adaptive mode, TCP CUBIC): 0.7 of the rate that was throttled. 0.5
+# requests per second is botocore's floor. Rates are measured over 2 s:
+# long enough to count a few answers at low rates, short enough to follow
+# a service whose admitted rate changes. Without a deadline a caller waits
+# at most 5 s for a slot (botocore's adaptive mode holds callers 28 s and more).
+DEFAULT_RATE_BETA = 0.7
+DEFAULT_RATE_MIN = 0.5
+DEFAULT_RATE_WINDOW = 2.0
+DEFAULT_RATE_MAX_WAIT = 5.0
+# Throttled calls get at least 6 attempts: at 30% throttled independently,
+# 4 attempts fail 0.8% of calls, 6 fail 0.07%.
+DEFAULT_THROTTLED_ATTEMPTS = 6
 
 # Bulkhead: calls in flight to one endpoint from one process. 64 is far past
 # what botocore's default pool (10 connections) serves well; beyond it the
@@ -127,6 +151,9 @@ class Retry:
             client's botocore setting (``Config(retries={"total_max_attempts":
             ...})``, ``AWS_MAX_ATTEMPTS``, profile ``max_attempts``) and
             otherwise :data:`DEFAULT_MAX_ATTEMPTS` (4).
+        throttled_attempts: total attempts a call may make when its last
+            failure was a throttle (at least ``max_attempts``): throttled
+            retries are paced by the :class:`RateLimiter`, not refused.
         backoff_base: seconds; the first retry waits ``uniform(0, base)``, each
             later one doubles the upper bound (full jitter).
         throttle_backoff_base: the base used after a throttling error.
@@ -138,6 +165,7 @@ class Retry:
     """
 
     max_attempts: int | None = None
+    throttled_attempts: int = DEFAULT_THROTTLED_ATTEMPTS
     backoff_base: float = DEFAULT_BACKOFF_BASE
     throttle_backoff_base: float = DEFAULT_THROTTLE_BACKOFF_BASE
     backoff_cap: float = DEFAULT_BACKOFF_CAP
@@ -150,6 +178,9 @@ class Retry:
             attempts = integer(problems, "max_attempts", self.max_attempts)
             if attempts is not None and attempts < 1:
                 problems.out_of_range("max_attempts", ">= 1", attempts)
+        throttled = integer(problems, "throttled_attempts", self.throttled_attempts)
+        if throttled is not None and throttled < 1:
+            problems.out_of_range("throttled_attempts", ">= 1", throttled)
         durations(problems, self, ("backoff_base", "throttle_backoff_base", "backoff_cap"))
         if self.wait is not None and not callable(self.wait):
             problems.wrong_type("wait", "a tenacity wait strategy", self.wait)
@@ -204,9 +235,13 @@ class CircuitBreaker:
     ``failure_ratio`` of at least ``minimum_attempts`` attempts in ``window``
     seconds failed, or after ``consecutive_failures`` in a row. While open,
     calls are refused at once with :class:`~resilient_cloud.CircuitOpenError`.
-    After ``break_duration`` (doubling after each failed probe, at most
-    ``max_break_duration``, jittered) up to ``half_open_probes`` attempts
-    probe the endpoint: a success closes the breaker, a failure re-opens it.
+    After ``break_duration`` (jittered between half of it and all of it;
+    doubling after each failed probe up to ``max_break_duration`` when that
+    is set), and once ``refusals_before_probe`` calls have been refused, up
+    to ``half_open_probes`` attempts probe the endpoint: a success closes
+    the breaker, a failure re-opens it. Spacing probes by refused calls as
+    well as by time keeps a fleet's probes to a share of its load, however
+    many machines it has (docs/simulation.md).
     """
 
     failure_ratio: float = DEFAULT_FAILURE_RATIO
@@ -214,11 +249,15 @@ class CircuitBreaker:
     consecutive_failures: int = DEFAULT_CONSECUTIVE_FAILURES
     window: float = DEFAULT_BREAKER_WINDOW
     break_duration: float = DEFAULT_BREAK_DURATION
-    max_break_duration: float = DEFAULT_MAX_BREAK_DURATION
+    max_break_duration: float | None = DEFAULT_MAX_BREAK_DURATION
     half_open_probes: int = DEFAULT_HALF_OPEN_PROBES
+    refusals_before_probe: int = DEFAULT_REFUSALS_BEFORE_PROBE
 
     def __post_init__(self) -> None:
         problems = Problems("CircuitBreaker")
+        refusals = integer(problems, "refusals_before_probe", self.refusals_before_probe)
+        if refusals is not None and refusals < 0:
+            problems.out_of_range("refusals_before_probe", ">= 0", refusals)
         ratio = number(problems, "failure_ratio", self.failure_ratio)
         if ratio is not None and not 0.0 < ratio <= 1.0:
             problems.out_of_range("failure_ratio", "in (0, 1]", ratio)
@@ -226,8 +265,41 @@ class CircuitBreaker:
             value = integer(problems, name, getattr(self, name))
             if value is not None and value < 1:
                 problems.out_of_range(name, ">= 1", value)
-        durations(problems, self, ("window", "break_duration", "max_break_duration"), positive=True)
-        not_below(problems, self, "max_break_duration", "break_duration")
+        durations(problems, self, ("window", "break_duration"), positive=True)
+        if self.max_break_duration is not None:
+            durations(problems, self, ("max_break_duration",), positive=True)
+            not_below(problems, self, "max_break_duration", "break_duration")
+        problems.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimiter:
+    """Pace requests to an endpoint that throttles, shared per endpoint.
+
+    Off until the endpoint throttles; then every attempt takes a slot at an
+    adaptive rate (CUBIC, as botocore's adaptive mode, but never below the
+    rate the service has been accepting over ``window`` seconds, and not
+    lowered when throttles do not fall as the rate falls). A call whose slot
+    would come after its deadline, or more than ``max_wait`` seconds away,
+    is refused at once with :class:`~resilient_cloud.RateLimitedError` when
+    no request was sent yet (otherwise it ends with its last error).
+    Throttled retries cost nothing from the retry budget while a limiter paces them.
+    """
+
+    beta: float = DEFAULT_RATE_BETA
+    min_rate: float = DEFAULT_RATE_MIN
+    window: float = DEFAULT_RATE_WINDOW
+    max_wait: float = DEFAULT_RATE_MAX_WAIT
+
+    def __post_init__(self) -> None:
+        problems = Problems("RateLimiter")
+        beta = number(problems, "beta", self.beta)
+        if beta is not None and not 0.0 < beta < 1.0:
+            problems.out_of_range("beta", "between 0 and 1 (exclusive)", beta)
+        floor = number(problems, "min_rate", self.min_rate)
+        if floor is not None and floor <= 0:
+            problems.out_of_range("min_rate", "> 0", floor)
+        durations(problems, self, ("window", "max_wait"), positive=True)
         problems.raise_if_any()
 
 
@@ -436,6 +508,8 @@ class Policy:
         failover: how calls move to a client's ``fallback_regions``
             (:class:`Failover`); ``None`` keeps every call in its own region.
         hedge: hedged reads (:class:`Hedge`); off unless set.
+        rate_limiter: pace requests to an endpoint that throttles
+            (:class:`RateLimiter`), shared per endpoint.
         deadline: seconds (or a ``timedelta``) for the whole call, across
             attempts, backoff and fallback regions; ``None`` for no deadline.
             No backoff sleeps past it and no attempt starts after it; an attempt already in
@@ -462,6 +536,7 @@ class Policy:
     dns: DnsCache | None = field(default_factory=DnsCache)
     failover: Failover | None = field(default_factory=Failover)
     hedge: Hedge | None = None
+    rate_limiter: RateLimiter | None = field(default_factory=RateLimiter)
     deadline: float | datetime.timedelta | None = None
     hooks: tuple[Hook, ...] | None = ()
     telemetry: bool = True
@@ -478,6 +553,7 @@ class Policy:
         _check_instance(problems, "dns", self.dns, DnsCache)
         _check_instance(problems, "failover", self.failover, Failover)
         _check_instance(problems, "hedge", self.hedge, Hedge)
+        _check_instance(problems, "rate_limiter", self.rate_limiter, RateLimiter)
         if self.deadline is not None:
             deadline = seconds(problems, "deadline", self.deadline)
             if deadline is not None:

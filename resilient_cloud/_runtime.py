@@ -20,8 +20,9 @@ from resilient_cloud._dns.cache import DnsAnswerCache, Requester, cache_for
 from resilient_cloud._drivers.common import CallParams
 from resilient_cloud._drivers.sync import SendRequest, SyncDriver
 from resilient_cloud._failover import CallRoutes, Route
+from resilient_cloud._ratelimit import RateLimiterState
 from resilient_cloud._hedging import HedgePool, HedgeState
-from resilient_cloud._options import DEFAULT_MAX_ATTEMPTS, Policy
+from resilient_cloud._options import DEFAULT_MAX_ATTEMPTS, Policy, Retry
 from resilient_cloud._registry import REGISTRY, Endpoint, StateKey
 from resilient_cloud._routing import RegionRouter
 from resilient_cloud._safety import Safety
@@ -64,8 +65,10 @@ class ClientRuntime:
         else:
             self.max_attempts = retry.max_attempts or configured_attempts or DEFAULT_MAX_ATTEMPTS
         self._retry_unsafe = retry is not None and retry.retry_unsafe
+        self.throttled_attempts = throttled_attempts(retry, self.max_attempts)
         self._budget_key = self._key("budget", policy.budget, policy.clock)
         self._breaker_key = self._key("breaker", policy.breaker, policy.clock)
+        self._limiter_key = self._key("rate", policy.rate_limiter, policy.clock)
         self._bulkhead_key = self._key("bulkhead", policy.bulkhead)
         # The DNS cache is shared per (options, clock) and keyed by host name.
         self.dns_cache: DnsAnswerCache | None = (
@@ -88,7 +91,10 @@ class ClientRuntime:
                 fallback_factory, endpoint_urls or {}, self._prepare_fallback_client
             )
         self._routes: list[Route | None] = [None] * (1 + len(fallback_regions))
-        self._routes[0] = Route(0, self.region, self.endpoint, None, self._budget_key, self._breaker_key)
+        self._routes[0] = Route(
+            0, self.region, self.endpoint, None, self._budget_key, self._breaker_key,
+            self._limiter_key,
+        )
         self._router_key = (
             StateKey("routing", self.endpoint, ((self.region, *fallback_regions), policy.failover),
                      policy.clock)
@@ -154,6 +160,7 @@ class ClientRuntime:
             service=self.service,
             region=self.region,
             max_attempts=self.max_attempts,
+            throttled_attempts=self.throttled_attempts,
             started_at=now,
             deadline_at=None if deadline is None else now + deadline,
             budget=None,
@@ -168,7 +175,7 @@ class ClientRuntime:
         reported = telemetry.for_call(call, asynchronous=self.asynchronous) if policy.telemetry else None
         core = CallCore(
             call, wait=self._wait, breaker_of=self._breaker, budget_of=self._budget,
-            observed=bool(policy.hooks) or reported is not None,
+            limiter_of=self._limiter, observed=bool(policy.hooks) or reported is not None,
         )
         return core, params, reported
 
@@ -240,6 +247,7 @@ class ClientRuntime:
             index, region, endpoint, client._make_api_call,
             self._key_for("budget", endpoint, policy.budget, policy.clock),
             self._key_for("breaker", endpoint, policy.breaker, policy.clock),
+            self._key_for("rate", endpoint, policy.rate_limiter, policy.clock),
         )
 
     def endpoints(self) -> list[Endpoint]:
@@ -261,6 +269,9 @@ class ClientRuntime:
 
     def _budget(self, route: Route) -> RetryBudgetState | None:
         return self._shared(route.budget_key, RetryBudgetState)
+
+    def _limiter(self, route: Route) -> RateLimiterState | None:
+        return self._shared(route.limiter_key, RateLimiterState)
 
     def _prepare_fallback_client(self, client: Any, region: str) -> None:
         """Make a fallback client safe to send our attempts through: no
@@ -316,6 +327,15 @@ def _async_fallback_clients() -> Any:
     from resilient_cloud._aiobotocore.fallback import AsyncFallbackClients
 
     return AsyncFallbackClients
+
+
+def throttled_attempts(retry: Retry | None, max_attempts: int) -> int:
+    """Total attempts of a call whose last failure was a throttle: the
+    policy's ``throttled_attempts``, never fewer than ``max_attempts``, and
+    1 when the policy sends every call once (``max_attempts`` 1)."""
+    if retry is None or max_attempts == 1:
+        return max_attempts
+    return max(max_attempts, retry.throttled_attempts)
 
 
 def wait_strategy(policy: Policy, rng: random.Random | None = None) -> Any:

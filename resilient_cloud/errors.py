@@ -20,6 +20,7 @@ __all__ = [
     "BulkheadFullError",
     "CircuitOpenError",
     "DeadlineExceededError",
+    "RateLimitedError",
     "ResilienceError",
     "StopDetails",
     "StopReason",
@@ -38,6 +39,7 @@ class StopReason(enum.Enum):
     STREAM_NOT_SEEKABLE = "request body cannot be rewound"
     CIRCUIT_OPEN = "circuit breaker open"
     BULKHEAD_FULL = "bulkhead full"
+    RATE_LIMITED = "rate limiter has no slot before the deadline"
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,3 +187,16 @@ class BulkheadFullError(ResilienceError):
 
     def _arguments(self) -> dict[str, Any]:
         return {**super()._arguments(), "limit": self.limit}
+
+
+class RateLimitedError(ResilienceError):
+    """The endpoint throttled, and its rate limiter has no slot for this
+    call before its deadline (or within ``RateLimiter.max_wait``): no request
+    was sent. ``retry_after`` is the number of seconds until the next slot."""
+
+    def __init__(self, *, retry_after: float | None, **fields: str) -> None:
+        super().__init__(**fields)
+        self.retry_after = retry_after
+
+    def _arguments(self) -> dict[str, Any]:
+        return {**super()._arguments(), "retry_after": self.retry_after}

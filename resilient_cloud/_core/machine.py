@@ -48,11 +48,13 @@ from resilient_cloud._core.notes import BudgetChanged
 from resilient_cloud._failover import Move, NeedRoute, Route
 from resilient_cloud._integrity import check_response
 from resilient_cloud._outcome import AttemptTrace, classify
+from resilient_cloud._ratelimit import RateLimiterState
 from resilient_cloud._routing import Switch
 from resilient_cloud.errors import (
     BulkheadFullError,
     CircuitOpenError,
     DeadlineExceededError,
+    RateLimitedError,
     ResilienceError,
     StopReason,
     annotate,
@@ -60,6 +62,7 @@ from resilient_cloud.errors import (
 
 BreakerOf = Callable[[Route], "CircuitBreakerState | None"]
 BudgetOf = Callable[[Route], "RetryBudgetState | None"]
+LimiterOf = Callable[[Route], "RateLimiterState | None"]
 Wait = Callable[[RetryCallState], float]
 
 
@@ -73,18 +76,20 @@ class _Decided(Exception):
 class CallCore:
     """Decides every step of one :class:`Call`."""
 
-    __slots__ = ("call", "_wait", "_breaker_of", "_budget_of", "_observed", "_events",
-                 "_resume", "_retry_state", "_hedge_delay", "_moved_at_once", "finished")
+    __slots__ = ("call", "_wait", "_breaker_of", "_budget_of", "_limiter_of", "_observed",
+                 "_events", "_resume", "_retry_state", "_hedge_delay", "_moved_at_once", "_paced",
+                 "finished")
 
     def __init__(
         self, call: Call, *, wait: Wait, breaker_of: BreakerOf, budget_of: BudgetOf,
-        observed: bool,
+        observed: bool, limiter_of: LimiterOf | None = None,
     ) -> None:
         """``call`` starts on ``call.route``, or where its routes say."""
         self.call = call
         self._wait = wait
         self._breaker_of = breaker_of
         self._budget_of = budget_of
+        self._limiter_of = limiter_of
         #: Someone listens (hooks): make the routine per-attempt events too.
         self._observed = observed
         self._events: list[Any] = []
@@ -93,6 +98,9 @@ class CallCore:
         self._hedge_delay = 0.0
         #: The last retry left its region without a backoff.
         self._moved_at_once = False
+        #: The next attempt's slot at the rate limiter is reserved (the driver
+        #: was sleeping until it).
+        self._paced = False
         #: The core gave its Stop: the call is over.
         self.finished = False
 
@@ -168,6 +176,12 @@ class CallCore:
             switch = call.routes.record(ended, leg.route.index, outcome, failure)
             if switch is not None:
                 self._note_switch(switch, events)
+        limiter = self._limiter(leg.route)
+        if limiter is not None and outcome.endpoint_failed is not None:
+            limiter.record(
+                ended, throttled=outcome.throttled,
+                accepted=outcome.endpoint_failed is False and not outcome.throttled,
+            )
         if call.hedge is not None and leg.attempt == 1 and outcome.succeeded:
             # Answers only: a fast refusal says nothing about how long a read takes.
             call.hedge.observe(ended - started)
@@ -189,8 +203,9 @@ class CallCore:
         return self._step(now, functools.partial(self._after_failure, judged.error))
 
     def slept(self, now: float) -> Action:
-        """The backoff is over: the next attempt."""
-        return self._step(now, self._attempt)
+        """The backoff (or the wait for a rate limiter's slot) is over: the
+        next attempt."""
+        return self._step(now, self._first_attempt if self.call.attempts == 0 else self._attempt)
 
     def built(self, index: int, ok: bool, now: float) -> Any:
         """Region ``index``'s client was built (``ok``) or failed to be (the
@@ -270,7 +285,8 @@ class CallCore:
         return send
 
     def _attempt(self, now: float) -> Send:
-        """Admit, count and address the next attempt."""
+        """Pace, admit, count and address the next attempt."""
+        self._pace(now)
         admission = self._admit(now)
         call = self.call
         first = call.attempts == 0
@@ -286,6 +302,39 @@ class CallCore:
                 ))
         assert call.route is not None
         return Send(Leg(call.route, call.attempts, admission), rewind=not first)
+
+    def _pace(self, now: float) -> None:
+        """Take the attempt's slot at its endpoint's rate limiter: wait for
+        it (a Sleep), or stop when it comes after the deadline or the
+        limiter's longest wait. Nothing happens while the endpoint has not
+        throttled."""
+        if self._paced:
+            self._paced = False  # reserved before the driver slept until it
+            return
+        call = self.call
+        assert call.route is not None
+        limiter = self._limiter(call.route)
+        if limiter is None:
+            return
+        latest, before = now + limiter.options.max_wait, f"{limiter.options.max_wait:g}s from now"
+        if call.deadline_at is not None and call.deadline_at < latest:
+            latest, before = call.deadline_at, "the call's deadline"
+        wait = limiter.reserve(now, latest)
+        if wait is None:
+            call.stop_reason = StopReason.RATE_LIMITED
+            if call.attempts and call.last_error is not None:
+                raise _Decided(self._finish(now, error=call.last_error))
+            error = RateLimitedError(
+                **self._where(), retry_after=limiter.next_slot_in(now),
+                cause=f"{call.endpoint} throttles and its rate limiter has no slot before {before}",
+            )
+            raise _Decided(self._refuse(now, StopReason.RATE_LIMITED, error))
+        if wait > 0.0:
+            self._paced = True
+            raise _Decided(Sleep(wait))
+
+    def _limiter(self, route: Route) -> RateLimiterState | None:
+        return None if self._limiter_of is None else self._limiter_of(route)
 
     def _admit(self, now: float) -> Any:
         """Ask the breaker; an open one sends the attempt to another region
@@ -326,7 +375,7 @@ class CallCore:
             **self._where(),
             cause=(
                 f"circuit breaker for {call.endpoint} is open"
-                + (f"; next probe in {retry_after:.2f}s" if retry_after is not None else "")
+                + _next_probe(retry_after)
             ),
             retry_after=retry_after,
             last_failure=breaker.snapshot(now).last_failure,
@@ -352,13 +401,19 @@ class CallCore:
         breaker = call.breaker
         if move is not None and move.route is not None:
             breaker = self._breaker_of(move.route)
-        if call.attempts >= call.max_attempts:
+        route = move.route if move is not None and move.route is not None else call.route
+        assert route is not None
+        paced = outcome.throttled and self._limiter(route) is not None
+        limit = call.max_attempts
+        if outcome.throttled and call.throttled_attempts is not None:
+            limit = call.throttled_attempts
+        if call.attempts >= limit:
             return self._stop(now, StopReason.ATTEMPTS_EXHAUSTED, error)
         if breaker is not None and breaker.retry_after(now) is not None:
             return self._stop(now, StopReason.CIRCUIT_OPEN, error)
         if decisions.past_deadline(now, call.deadline_at, delay):
             return self._stop(now, StopReason.DEADLINE, error)
-        if call.budget is not None:
+        if call.budget is not None and not paced:  # the limiter paces throttled retries
             cost = decisions.retry_cost(outcome, call.budget.options.throttle_retry_cost)
             withdrawal = call.budget.try_withdraw(now, cost)
             if withdrawal.changed:
@@ -454,7 +509,10 @@ class CallCore:
                 # health()'s "refused" must show hedges the breaker stopped.
                 hedge.count(fired=False)
                 return None
-        if call.budget is not None and not call.budget.try_withdraw(now, 1.0).granted:
+        limiter = self._limiter(route)
+        if (call.budget is not None and not call.budget.try_withdraw(now, 1.0).granted) or (
+            limiter is not None and limiter.reserve(now, now) != 0.0
+        ):
             if admission is not None and breaker is not None:
                 breaker.record(now, admission, None)  # hand back a probe slot
             hedge.count(fired=False)
@@ -541,6 +599,14 @@ class CallCore:
             routes is not None and routes.start.probe and call.attempts == 0
             and call.route is not None and call.route.index == routes.start.index
         )
+
+
+def _next_probe(retry_after: float | None) -> str:
+    if retry_after is None:
+        return ""
+    if retry_after == 0.0:
+        return "; it probes again once a few more calls are refused"
+    return f"; next probe in {retry_after:.2f}s"
 
 
 def _report_attempts(response: Any, call: Call) -> None:

@@ -84,6 +84,12 @@ def _window_figures(main: Sequence[CallRecord], window: tuple[float, float]) -> 
     # may have been answered before the fault took effect.
     first_success_in_window = min((r.end for r in inside if r.ok), default=None)
     outside = [r for r in main if not start <= r.submitted < end]
+
+    def success_from(delay: float) -> float | None:
+        """Success of the calls submitted from ``delay`` after the fault ended."""
+        later = [r for r in main if r.submitted >= end + delay]
+        return sum(r.ok for r in later) / len(later) if later else None
+
     return {
         "window": [start, end],
         "window_calls": len(inside),
@@ -98,6 +104,8 @@ def _window_figures(main: Sequence[CallRecord], window: tuple[float, float]) -> 
             None if first_success_in_window is None else first_success_in_window - start
         ),
         "time_to_recover": None if recovered_at is None else max(0.0, recovered_at - end),
+        "success_1s_after": success_from(1.0),
+        "success_2s_after": success_from(2.0),
     }
 
 

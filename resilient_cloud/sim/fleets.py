@@ -34,7 +34,8 @@ from resilient_cloud._core.actions import Send, Sleep, Stop, WaitForSlot
 from resilient_cloud._core.machine import CallCore
 from resilient_cloud._failover import Route
 from resilient_cloud._options import DEFAULT_MAX_ATTEMPTS, Policy
-from resilient_cloud._runtime import wait_strategy
+from resilient_cloud._ratelimit import RateLimiterState
+from resilient_cloud._runtime import throttled_attempts, wait_strategy
 from resilient_cloud.sim.model import retry_data
 
 if TYPE_CHECKING:
@@ -68,12 +69,18 @@ class PlainClient:
         env, operation = sim.env, sim.operation.model
         request_dict: dict[str, Any] = {"context": {}}
         attempt, held = 0, 0.0
+        # A handler with no state (legacy's) decides the same whenever it is
+        # asked: ask it when the attempt is sent and wait for the answer and
+        # the backoff at once (one simpy event instead of two: fleets in
+        # collapse make millions of these attempts).
+        stateless = self._limiter is None and self._release is None
         while True:
             if self._limiter is not None:
                 held += yield from self._paced(sim)
             attempt += 1
             answer = sim.send()
-            yield env.timeout(answer.after)
+            if not stateless:
+                yield env.timeout(answer.after)
             reply = sim.reply(answer.kind)
             needs_retry = {
                 "attempts": attempt, "response": reply.response, "caught_exception": reply.caught,
@@ -88,13 +95,14 @@ class PlainClient:
                 if raised is not reply.caught:
                     raise
                 delay = None
-            if reply.ok:
-                if self._release is not None:
+            answered = answer.after if stateless else 0.0
+            if reply.ok or delay is None:
+                if answered:
+                    yield env.timeout(answered)
+                if reply.ok and self._release is not None:
                     self._release(request_dict["context"], reply.http)
-                return True, attempt, held
-            if delay is None:
-                return False, attempt, held
-            yield env.timeout(delay)
+                return reply.ok, attempt, held
+            yield env.timeout(answered + delay)
 
     def _paced(self, sim: Simulation) -> Process:
         """Wait for the limiter's token, as ``on_sending_request`` does by
@@ -156,9 +164,13 @@ class ResilientClient:
         self._breaker = (
             None if policy.breaker is None else CircuitBreakerState(policy.breaker, rng)
         )
+        self._limiter = (
+            None if policy.rate_limiter is None else RateLimiterState(policy.rate_limiter)
+        )
         self._wait = wait_strategy(policy, rng)
         retry = policy.retry
         self._max_attempts = 1 if retry is None else retry.max_attempts or DEFAULT_MAX_ATTEMPTS
+        self._throttled_attempts = throttled_attempts(retry, self._max_attempts)
         self._retry_unsafe = retry is not None and retry.retry_unsafe
         self._route = sim.route
 
@@ -169,13 +181,14 @@ class ResilientClient:
         deadline = self._policy.deadline
         call = Call(
             operation=sim.operation, service="dynamodb", region=self._route.region,
-            max_attempts=self._max_attempts, started_at=now,
+            max_attempts=self._max_attempts, throttled_attempts=self._throttled_attempts,
+            started_at=now,
             deadline_at=None if deadline is None else now + deadline,
             budget=None, retry_unsafe=self._retry_unsafe, route=self._route,
         )
         core = CallCore(
             call, wait=self._wait, breaker_of=self._breaker_of, budget_of=self._budget_of,
-            observed=False,
+            limiter_of=self._limiter_of, observed=False,
         )
         action = core.begin(now)
         while not isinstance(action, Stop):
@@ -205,6 +218,9 @@ class ResilientClient:
 
     def _budget_of(self, route: Route) -> RetryBudgetState | None:
         return self._budget
+
+    def _limiter_of(self, route: Route) -> RateLimiterState | None:
+        return self._limiter
 
 
 def client_factory(name: str, policy: Policy | None = None) -> Callable[[Simulation, random.Random], Any]:

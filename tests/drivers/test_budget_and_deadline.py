@@ -44,7 +44,7 @@ def test_budget_refusal_ends_with_the_real_error_annotated(make_client) -> None:
 
 def test_budget_is_shared_by_clients_of_one_endpoint(make_client) -> None:
     budget = rc.RetryBudget(ratio=0.0, min_retries_per_second=0.5, ttl=10.0)  # 5 retries
-    clients = [make_client(budget=budget) for _ in range(5)]
+    clients = [make_client(budget=budget, breaker=None) for _ in range(5)]
     scripts = [ScriptedResponses(c, [], then=DDB_500) for c in clients]
     for client in clients:
         fail_calls(client, 2)
@@ -64,7 +64,7 @@ def test_different_regions_and_options_do_not_share(make_client) -> None:
 
 def test_throttling_spends_more_budget(make_client) -> None:
     budget = rc.RetryBudget(ratio=0.0, min_retries_per_second=0.4, ttl=10.0, throttle_retry_cost=2.0)
-    client = make_client(budget=budget)
+    client = make_client(budget=budget, rate_limiter=None)  # no limiter: the budget pays
     script = ScriptedResponses(client, [], then=DDB_THROTTLE)
     fail_calls(client, 3)
     assert len(script) == 3 + 2  # 4 tokens buy 2 throttled retries

@@ -197,7 +197,7 @@ def test_the_next_call_starts_in_the_primary_again(make_client, scripts) -> None
 
 
 def test_a_throttled_read_stays_in_its_region_and_backs_off(make_client, scripts, clock, hooks) -> None:
-    client = make_client()
+    client = make_client(rate_limiter=None)  # its pacing would add sleeps of its own
     for _ in range(5):  # more than switch_after: throttling is not sickness
         scripts.script(EAST, [DDB_THROTTLE])
         assert get(client)["Item"] == KEY
@@ -428,7 +428,7 @@ def test_an_open_primary_breaker_sends_calls_to_the_fallback_without_an_attempt(
 ) -> None:
     client = make_client(
         retry=rc.Retry(max_attempts=1),  # a skipped region must not spend it
-        breaker=rc.CircuitBreaker(consecutive_failures=1),
+        breaker=rc.CircuitBreaker(consecutive_failures=1, refusals_before_probe=0),
     )
     scripts.script(EAST, [DDB_500])
     with pytest.raises(ClientError):
@@ -451,7 +451,7 @@ def test_an_open_primary_breaker_sends_calls_to_the_fallback_without_an_attempt(
 def test_a_failover_skips_a_region_whose_breaker_is_open(make_client, scripts, clock) -> None:
     client = make_client(
         fallback_regions=(WEST, EU),
-        breaker=rc.CircuitBreaker(consecutive_failures=2),
+        breaker=rc.CircuitBreaker(consecutive_failures=2, refusals_before_probe=0),
         failover=rc.Failover(switch_after=10),
     )
     scripts.script(EAST, [DDB_500, DDB_ITEM, DDB_500])
@@ -475,7 +475,7 @@ def test_a_breaker_refusing_the_attempt_moves_it_without_counting(
     call: that call moves to the fallback before sending anything."""
     client = make_client(
         retry=rc.Retry(max_attempts=1),
-        breaker=rc.CircuitBreaker(consecutive_failures=1, break_duration=5.0),
+        breaker=rc.CircuitBreaker(consecutive_failures=1, break_duration=5.0, refusals_before_probe=0),
         failover=rc.Failover(switch_after=10),
     )
     scripts.script(EAST, [DDB_500])
@@ -673,7 +673,7 @@ def test_a_call_refused_by_every_region_fails_fast_instead_of_cycling(
     rather than bounce between them for ever."""
     client = make_client(
         retry=rc.Retry(max_attempts=2),
-        breaker=rc.CircuitBreaker(consecutive_failures=1, break_duration=5.0),
+        breaker=rc.CircuitBreaker(consecutive_failures=1, break_duration=5.0, refusals_before_probe=0),
         failover=rc.Failover(switch_after=10),
     )
     scripts.script(EAST, [DDB_500])
@@ -822,7 +822,7 @@ def test_a_hedge_the_breaker_refuses_is_counted_as_refused(
         fallback_regions=(),
         hedge=rc.Hedge(delay=0.001),
         retry=rc.Retry(max_attempts=2),
-        breaker=rc.CircuitBreaker(consecutive_failures=1, break_duration=5.0),
+        breaker=rc.CircuitBreaker(consecutive_failures=1, break_duration=5.0, refusals_before_probe=0),
     )
     scripts.script(EAST, [DDB_500])
     with pytest.raises(ClientError):
@@ -865,7 +865,7 @@ def test_the_probe_goes_through_an_open_primary_breaker_so_the_router_times_fail
     the router's probe is its half-open probe as soon as the stay is over."""
     client = make_client(
         failover=rc.Failover(stick_for=5.0),
-        breaker=rc.CircuitBreaker(consecutive_failures=3, break_duration=30.0),
+        breaker=rc.CircuitBreaker(consecutive_failures=3, break_duration=30.0, refusals_before_probe=0),
     )
     switch_to_west(client, scripts)  # three failures: the breaker opens too
     assert health_of(EAST).breaker.state.value == "open"

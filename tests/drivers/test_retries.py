@@ -49,7 +49,9 @@ def test_client_errors_are_not_retried(make_client) -> None:
 
 
 def test_throttling_backs_off_longer(make_client, clock) -> None:
-    client = make_client(retry=rc.Retry(backoff_base=0.0, throttle_backoff_base=1.0))
+    client = make_client(
+        retry=rc.Retry(backoff_base=0.0, throttle_backoff_base=1.0), rate_limiter=None
+    )
     ScriptedResponses(client, [DDB_THROTTLE, DDB_500, DDB_ITEM])
     client.get_item(TableName="t", Key=KEY)
     throttled_wait, ordinary_wait = clock.sleeps

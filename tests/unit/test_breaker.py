@@ -14,7 +14,7 @@ from resilient_cloud._breaker import Admission, BreakerState, CircuitBreakerStat
 
 OPTIONS = CircuitBreaker(
     failure_ratio=0.5, minimum_attempts=10, consecutive_failures=8, window=10.0,
-    break_duration=5.0, max_break_duration=40.0, half_open_probes=1,
+    break_duration=5.0, max_break_duration=40.0, half_open_probes=1, refusals_before_probe=0,
 )
 
 
@@ -125,7 +125,7 @@ def test_jitter_spreads_breakers_that_opened_together() -> None:
 def test_half_open_never_lets_more_probes_through_than_configured(probes, events) -> None:
     options = CircuitBreaker(
         minimum_attempts=1, consecutive_failures=1, break_duration=1.0,
-        max_break_duration=2.0, half_open_probes=probes,
+        max_break_duration=2.0, half_open_probes=probes, refusals_before_probe=0,
     )
     breaker = CircuitBreakerState(options, random.Random(0))
     now = 0.0
@@ -226,7 +226,7 @@ def open_breaker(rng_seed: int = 1, now: float = 100.0) -> CircuitBreakerState:
 #: Only runs of failures open these (the ratio needs 1000 attempts).
 IN_A_ROW = CircuitBreaker(
     failure_ratio=0.5, minimum_attempts=1000, consecutive_failures=8, window=10.0,
-    break_duration=5.0, max_break_duration=40.0, half_open_probes=1,
+    break_duration=5.0, max_break_duration=40.0, half_open_probes=1, refusals_before_probe=0,
 )
 
 
@@ -336,7 +336,7 @@ def test_a_silent_probe_gives_its_place_back() -> None:
 def test_a_probe_that_reports_after_a_new_break_keeps_counting() -> None:
     options = CircuitBreaker(
         minimum_attempts=1000, consecutive_failures=8, window=10.0, break_duration=5.0,
-        max_break_duration=40.0, half_open_probes=2,
+        max_break_duration=40.0, half_open_probes=2, refusals_before_probe=0,
     )
     breaker = CircuitBreakerState(options, random.Random(1))
     for _ in range(8):
@@ -366,7 +366,7 @@ def test_breaks_are_between_half_and_all_of_their_ceiling() -> None:
 def test_the_break_doubles_per_failed_probe_and_stops_at_the_cap() -> None:
     options = CircuitBreaker(
         minimum_attempts=1000, consecutive_failures=1, break_duration=1.0,
-        max_break_duration=1e12, half_open_probes=1,
+        max_break_duration=1e12, half_open_probes=1, refusals_before_probe=0,
     )
 
     class Top(random.Random):
@@ -396,3 +396,70 @@ def test_states_and_admissions_as_hooks_and_health_show_them() -> None:
     assert [state.value for state in BreakerState] == ["closed", "open", "half-open"]
     assert Admission.ALLOWED.allowed is True and Admission.PROBE.allowed is True
     assert Admission.REJECTED.allowed is False
+
+
+# -- probes spaced by calls as well as by time --------------------------------
+
+SPACED = dataclasses.replace(OPTIONS, consecutive_failures=1, refusals_before_probe=3)
+
+
+def opened(options: CircuitBreaker = SPACED) -> CircuitBreakerState:
+    breaker = CircuitBreakerState(options, random.Random(1))
+    attempt(breaker, 0.0, failed=True)
+    assert breaker.snapshot(0.0).state is BreakerState.OPEN
+    return breaker
+
+
+def test_an_open_breaker_probes_only_after_its_break_and_enough_refused_calls() -> None:
+    breaker = opened()
+    later = 100.0  # far past any break
+    assert [breaker.admit(later)[0] for _ in range(3)] == [Admission.REJECTED] * 3
+    admission, transition = breaker.admit(later)
+    assert admission is Admission.PROBE
+    assert transition == Transition(BreakerState.OPEN, BreakerState.HALF_OPEN, "break time over")
+
+
+def test_calls_refused_during_the_break_count_towards_the_next_probe() -> None:
+    breaker = opened()
+    for _ in range(3):
+        assert breaker.admit(0.1)[0] is Admission.REJECTED
+    assert breaker.admit(100.0)[0] is Admission.PROBE
+
+
+def test_retry_after_says_open_with_no_delay_while_only_refusals_are_missing() -> None:
+    breaker = opened()
+    assert breaker.retry_after(100.0) == 0.0
+    for _ in range(3):
+        breaker.admit(100.0)
+    assert breaker.retry_after(100.0) is None
+
+
+def test_a_failed_probe_starts_the_count_of_refusals_again() -> None:
+    breaker = opened()
+    for _ in range(3):
+        breaker.admit(100.0)
+    admission, _ = breaker.admit(100.0)
+    breaker.record(100.0, admission, True, "server-error")  # the probe failed: open again
+    assert [breaker.admit(1000.0)[0] for _ in range(4)] == [Admission.REJECTED] * 3 + [Admission.PROBE]
+
+
+def test_calls_refused_while_half_open_do_not_count_for_the_next_break() -> None:
+    breaker = opened()
+    for _ in range(3):
+        breaker.admit(100.0)
+    probe, _ = breaker.admit(100.0)
+    for _ in range(10):  # the probe is out: refused while half-open
+        assert breaker.admit(100.0)[0] is Admission.REJECTED
+    breaker.record(100.0, probe, True, "server-error")
+    assert breaker.admit(1000.0)[0] is Admission.REJECTED
+
+
+def test_a_routers_probe_needs_no_refusals() -> None:
+    breaker = opened()
+    assert breaker.admit(0.1, probe_now=True)[0] is Admission.PROBE
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "5"])
+def test_refusals_before_probe_must_be_a_whole_number_from_zero(value) -> None:
+    with pytest.raises((TypeError, ValueError), match="refusals_before_probe"):
+        CircuitBreaker(refusals_before_probe=value)

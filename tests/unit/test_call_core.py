@@ -527,7 +527,8 @@ def test_only_a_first_attempts_answer_teaches_the_hedge_delay_and_events_carry_d
 def opened_breaker(clock: FakeClock, **options: Any) -> CircuitBreakerState:
     """A breaker that one failure opened."""
     breaker = CircuitBreakerState(
-        CircuitBreaker(minimum_attempts=1, failure_ratio=0.5, **options), random.Random(1)
+        CircuitBreaker(minimum_attempts=1, failure_ratio=0.5, refusals_before_probe=0, **options),
+        random.Random(1),
     )
     now = clock.monotonic()
     admission, _ = breaker.admit(now)

@@ -28,6 +28,7 @@ def fields(options: Any) -> dict[str, Any]:
 def test_retry_defaults() -> None:
     assert fields(rc.Retry()) == {
         "max_attempts": None,  # the client's botocore setting, else 4
+        "throttled_attempts": 6,  # after a throttle
         "backoff_base": 0.05,  # 50 ms
         "throttle_backoff_base": 1.0,  # 1 s after a throttling error
         "backoff_cap": 20.0,  # 20 s
@@ -49,11 +50,21 @@ def test_circuit_breaker_defaults() -> None:
     assert fields(rc.CircuitBreaker()) == {
         "failure_ratio": 0.5,  # half the attempts in the window
         "minimum_attempts": 20,
-        "consecutive_failures": 20,
+        "consecutive_failures": 8,
         "window": 10.0,
-        "break_duration": 5.0,
-        "max_break_duration": 60.0,
+        "break_duration": 0.5,
+        "max_break_duration": None,  # the break does not grow
         "half_open_probes": 1,
+        "refusals_before_probe": 3,
+    }
+
+
+def test_rate_limiter_defaults() -> None:
+    assert fields(rc.RateLimiter()) == {
+        "beta": 0.7,  # CUBIC's decrease
+        "min_rate": 0.5,  # requests per second
+        "window": 2.0,
+        "max_wait": 5.0,
     }
 
 
@@ -102,6 +113,7 @@ def test_policy_defaults() -> None:
     assert policy.breaker == rc.CircuitBreaker() and policy.bulkhead == rc.Bulkhead()
     assert policy.dns == rc.DnsCache() and policy.failover == rc.Failover()
     assert policy.hedge is None and policy.deadline is None
+    assert policy.rate_limiter == rc.RateLimiter()
     assert policy.hooks == () and dict(policy.operation_safety) == {}
     assert policy.clock is rc.SYSTEM_CLOCK and isinstance(policy.random, random.Random)
 
@@ -137,9 +149,11 @@ def test_backoff_is_full_jitter_from_50_ms() -> None:
         assert max(waits) > ceiling / 2  # jittered over the whole range, not a smaller one
 
 
-def test_throttled_retries_back_off_from_1_s() -> None:
-    clock, _ = client_failing_with(DDB_THROTTLE, calls=20)
-    sleeps = [clock.sleeps[i::3] for i in range(3)]
+def test_throttled_retries_back_off_from_1_s_over_six_attempts() -> None:
+    # The rate limiter's pacing off: these are the backoff's sleeps alone.
+    clock, script = client_failing_with(DDB_THROTTLE, calls=20, rate_limiter=None)
+    assert len(script) == 20 * 6
+    sleeps = [clock.sleeps[i::5] for i in range(5)]
     for n, waits in enumerate(sleeps, start=1):
         ceiling = 1.0 * 2 ** (n - 1)
         assert all(0 <= wait <= ceiling for wait in waits)
@@ -147,7 +161,9 @@ def test_throttled_retries_back_off_from_1_s() -> None:
 
 
 def test_backoff_is_capped_at_20_s() -> None:
-    clock, _ = client_failing_with(DDB_THROTTLE, calls=5, retry=rc.Retry(max_attempts=10))
+    clock, _ = client_failing_with(
+        DDB_THROTTLE, calls=5, retry=rc.Retry(max_attempts=10), rate_limiter=None
+    )
     late = [wait for i, wait in enumerate(clock.sleeps) if i % 9 >= 5]  # 1 s x 2**5 > 20 s
     assert all(wait <= 20.0 for wait in late)
     assert max(late) > 15.0  # the cap is 20 s, not less
@@ -168,7 +184,19 @@ def test_the_default_budget_pays_retries_and_throttles_cost_double(reply: Any, c
     import tenacity
 
     clock, script = client_failing_with(
-        reply, calls=10, budget=rc.RetryBudget(), retry=rc.Retry(wait=tenacity.wait_none())
+        reply, calls=10, budget=rc.RetryBudget(), retry=rc.Retry(wait=tenacity.wait_none()),
+        rate_limiter=None,
     )
     retries = len(script) - 10
     assert retries == int((10 * 0.2 + 1.0 * 10) / cost)
+
+
+def test_throttled_retries_paced_by_the_rate_limiter_cost_no_budget() -> None:
+    """The same 10 throttled calls with the rate limiter on (the default):
+    every call gets its 6 attempts, whatever the budget holds."""
+    import tenacity
+
+    clock, script = client_failing_with(
+        DDB_THROTTLE, calls=10, budget=rc.RetryBudget(), retry=rc.Retry(wait=tenacity.wait_none())
+    )
+    assert len(script) == 10 * 6

@@ -16,17 +16,18 @@ def test_defaults_are_documented_values() -> None:
     # all); tests/unit/test_documented_defaults.py also checks them in use.
     policy = rc.Policy()
     assert policy.retry == rc.Retry(
-        max_attempts=None, backoff_base=0.05, throttle_backoff_base=1.0, backoff_cap=20.0,
-        wait=None, retry_unsafe=False,
+        max_attempts=None, throttled_attempts=6, backoff_base=0.05, throttle_backoff_base=1.0,
+        backoff_cap=20.0, wait=None, retry_unsafe=False,
     )
     assert policy.budget == rc.RetryBudget(
         ratio=0.2, min_retries_per_second=1.0, ttl=10.0, throttle_retry_cost=2.0
     )
     assert policy.deadline is None
     assert policy.breaker == rc.CircuitBreaker(
-        failure_ratio=0.5, minimum_attempts=20, consecutive_failures=20, window=10.0,
-        break_duration=5.0, max_break_duration=60.0, half_open_probes=1,
+        failure_ratio=0.5, minimum_attempts=20, consecutive_failures=8, window=10.0,
+        break_duration=0.5, max_break_duration=None, half_open_probes=1, refusals_before_probe=3,
     )
+    assert policy.rate_limiter == rc.RateLimiter(beta=0.7, min_rate=0.5, window=2.0, max_wait=5.0)
     assert policy.bulkhead == rc.Bulkhead(max_concurrent=64, max_queue=0, max_wait=0.0)
     assert policy.dns == rc.DnsCache(
         ttl=30.0, max_stale=6 * 3600.0, negative_ttl=5.0, min_ttl=5.0, max_ttl=300.0,

@@ -1,0 +1,165 @@
+"""The client-side rate limiter that absorbs throttling, per endpoint.
+
+A throttle is the service saying "slower", not "broken". Until the first
+throttle the limiter does nothing; from then on every attempt to the
+endpoint takes a slot at the limiter's rate (a virtual schedule: each slot
+``1 / rate`` after the last), and a caller whose slot would come after its
+deadline (or after ``max_wait``) is refused at once instead of held.
+
+The rate follows botocore's adaptive mode (CUBIC, ``botocore.retries.
+throttling``): on a throttle it drops to ``beta`` of the rate it was
+sending at; between throttles it grows back along the cubic curve towards
+and past that rate. Two changes make it absorb throttling instead of
+failing callers:
+
+- It never drops below the rate the service has recently been accepting
+  (successes per second over the last ``window``): a service that admits R
+  requests per second gets R, not 0.7 R on average.
+- It stops lowering its rate when throttles do not fall as the rate falls:
+  when the share of throttled answers since the last decrease is no lower
+  than the share that caused it, throttling does not depend on our load
+  (a hot key, a random fault), slowing down only fails callers, so the
+  limiter steps aside (no pacing) for ``window`` seconds before it may
+  slow down again.
+
+Pure state: every method takes ``now`` on the policy's clock; thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from resilient_cloud._options import RateLimiter
+from resilient_cloud._window import SlidingCounts
+
+_SENT, _THROTTLED, _ACCEPTED = 0, 1, 2
+# Throttle shares are compared only over this many answers or more.
+_MIN_ANSWERS = 20
+# Throttles since the last decrease that keep at least this share of the
+# share that caused it mean throttling does not follow our rate.
+_NOT_FALLING = 0.75
+
+
+@dataclass(frozen=True, slots=True)
+class RateSnapshot:
+    """What the limiter is doing, for health() and telemetry."""
+
+    pacing: bool
+    rate: float | None
+    throttled_share: float | None
+
+
+class RateLimiterState:
+    """One endpoint's send rate (thread-safe)."""
+
+    def __init__(self, options: RateLimiter) -> None:
+        self.options = options
+        self._counts = SlidingCounts(options.window, fields=3)
+        self._lock = threading.Lock()
+        self._pacing = False
+        self._rate = 0.0
+        self._next_slot = 0.0
+        # CUBIC's state: the rate at the last throttle and when it came.
+        self._w_max = 0.0
+        self._last_decrease = 0.0
+        self._k = 0.0
+        # Answers and throttles since the last decrease, and the share
+        # throttled that caused it.
+        self._since_sent = 0
+        self._since_throttled = 0
+        self._share_at_decrease = 0.0
+        self._steps_aside_until = 0.0
+        # When the first answer came: rates are measured over the time seen,
+        # up to the window (a young limiter must not take a few answers
+        # over a whole window for a slow rate).
+        self._first_answer: float | None = None
+
+    def reserve(self, now: float, latest: float) -> float | None:
+        """A slot for one attempt: seconds to wait for it (0: go now), or
+        None when it would come after ``latest`` (nothing is reserved)."""
+        with self._lock:
+            if not self._pacing:
+                return 0.0
+            slot = max(now, self._next_slot)
+            if slot > latest:
+                return None
+            self._next_slot = slot + 1.0 / self._current_rate(now)
+            return slot - now
+
+    def next_slot_in(self, now: float) -> float:
+        """Seconds until the next free slot (0 when not pacing)."""
+        with self._lock:
+            return max(0.0, self._next_slot - now) if self._pacing else 0.0
+
+    def record(self, now: float, *, throttled: bool, accepted: bool) -> None:
+        """One attempt's answer: throttled, accepted by the service (a
+        success or another answer it did not refuse), or neither (no answer)."""
+        with self._lock:
+            if self._first_answer is None:
+                self._first_answer = now
+            counts = self._counts
+            counts.add(now, _SENT)
+            self._since_sent += 1
+            if accepted:
+                counts.add(now, _ACCEPTED)
+            if not throttled:
+                return
+            counts.add(now, _THROTTLED)
+            self._since_throttled += 1
+            if now < self._steps_aside_until:
+                return
+            sent, throttles, accepted_count = counts.totals(now)
+            if self._pacing and self._not_falling():
+                # Slowing down did not lower the share throttled: step aside.
+                self._pacing = False
+                self._steps_aside_until = now + self.options.window
+                return
+            if self._pacing and now - self._last_decrease < self._min_gap():
+                return  # one decrease per answer's worth of time, as CUBIC does per RTT
+            seen = min(self.options.window, max(now - self._first_answer, _SHORTEST_MEASURE))
+            measured = sent / seen
+            current = self._current_rate(now) if self._pacing else measured
+            accepted_rate = accepted_count / seen
+            self._w_max = max(current, self.options.min_rate)
+            self._k = (self._w_max * (1.0 - self.options.beta) / _SCALE) ** (1.0 / 3.0)
+            self._rate = max(self.options.min_rate, self.options.beta * current, accepted_rate)
+            self._last_decrease = now
+            self._since_sent = self._since_throttled = 0
+            self._share_at_decrease = throttles / sent
+            self._next_slot = max(self._next_slot, now)
+            self._pacing = True
+
+    def snapshot(self, now: float) -> RateSnapshot:
+        with self._lock:
+            sent, throttles, _ = self._counts.totals(now)
+            return RateSnapshot(
+                pacing=self._pacing,
+                rate=self._current_rate(now) if self._pacing else None,
+                throttled_share=throttles / sent if sent else None,
+            )
+
+    # -- internals -------------------------------------------------------
+
+    def _current_rate(self, now: float) -> float:
+        """The decreased rate, grown back along CUBIC's curve since."""
+        grown = _SCALE * (now - self._last_decrease - self._k) ** 3 + self._w_max
+        return max(self._rate, grown, self.options.min_rate)
+
+    def _min_gap(self) -> float:
+        return min(1.0, 2.0 / max(self._rate, self.options.min_rate))
+
+    def _not_falling(self) -> bool:
+        if self._since_sent < _MIN_ANSWERS:
+            return False  # too few answers since the last decrease to say
+        return self._since_throttled / self._since_sent >= _NOT_FALLING * self._share_at_decrease
+
+    def __repr__(self) -> str:
+        state = f"pacing at {self._rate:.1f}/s" if self._pacing else "not pacing"
+        return f"<RateLimiterState {state}>"
+
+
+# Rates are never measured over less than this (seconds).
+_SHORTEST_MEASURE = 0.1
+# CUBIC's scale constant (botocore.retries.throttling.CubicCalculator).
+_SCALE = 0.4
