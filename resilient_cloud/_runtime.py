@@ -20,9 +20,9 @@ from resilient_cloud._dns.cache import DnsAnswerCache, Requester, cache_for
 from resilient_cloud._drivers.common import CallParams
 from resilient_cloud._drivers.sync import SendRequest, SyncDriver
 from resilient_cloud._failover import CallRoutes, Route
-from resilient_cloud._ratelimit import RateLimiterState
 from resilient_cloud._hedging import HedgePool, HedgeState
 from resilient_cloud._options import DEFAULT_MAX_ATTEMPTS, Policy, Retry
+from resilient_cloud._ratelimit import RateLimiterState
 from resilient_cloud._registry import REGISTRY, Endpoint, StateKey
 from resilient_cloud._routing import RegionRouter
 from resilient_cloud._safety import Safety

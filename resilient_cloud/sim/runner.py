@@ -13,7 +13,6 @@ from resilient_cloud.sim import engine
 from resilient_cloud.sim.figures import figures, timeline_per_second
 from resilient_cloud.sim.scenarios import SimScenario
 
-
 #: Relative simulation cost of each policy in a collapse (attempts per call).
 _COST = {"tenacity-naive": 50, "legacy": 10, "adaptive": 3, "standard": 3, "resilient": 1}
 
