@@ -16,11 +16,11 @@ failing callers:
   (successes per second over the last ``window``): a service that admits R
   requests per second gets R, not 0.7 R on average.
 - It stops lowering its rate when throttles do not fall as the rate falls:
-  when the share of throttled answers since the last decrease is no lower
-  than the share that caused it, throttling does not depend on our load
-  (a hot key, a random fault), slowing down only fails callers, so the
-  limiter steps aside (no pacing) for ``window`` seconds before it may
-  slow down again.
+  when the share of answers throttled at the rate a decrease set is no
+  lower than at the rate before it (and is more than 10%), throttling does
+  not depend on our load (a hot key, a random fault) and slowing down only
+  fails callers, so the limiter steps aside (no pacing) for five windows
+  before it may slow down again.
 
 Pure state: every method takes ``now`` on the policy's clock; thread-safe.
 """
@@ -33,12 +33,18 @@ from dataclasses import dataclass
 from resilient_cloud._options import RateLimiter
 from resilient_cloud._window import SlidingCounts
 
-_SENT, _THROTTLED, _ACCEPTED = 0, 1, 2
+_SENT, _THROTTLED = 0, 1
 # Throttle shares are compared only over this many answers or more.
 _MIN_ANSWERS = 20
-# Throttles since the last decrease that keep at least this share of the
-# share that caused it mean throttling does not follow our rate.
+# A throttled share at least this much of the share at the rate before the
+# last decrease (and itself substantial) means throttling does not follow
+# our rate; below _SUBSTANTIAL, throttles are the edge a paced client probes.
 _NOT_FALLING = 0.75
+_SUBSTANTIAL = 0.1
+# Shares are compared only once the rate fell this much below the reference.
+_SLOWER = 0.85
+# How long the limiter steps aside then, in windows.
+_STEP_ASIDE_WINDOWS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +61,7 @@ class RateLimiterState:
 
     def __init__(self, options: RateLimiter) -> None:
         self.options = options
-        self._counts = SlidingCounts(options.window, fields=3)
+        self._counts = SlidingCounts(options.window, fields=2)
         self._lock = threading.Lock()
         self._pacing = False
         self._rate = 0.0
@@ -64,11 +70,13 @@ class RateLimiterState:
         self._w_max = 0.0
         self._last_decrease = 0.0
         self._k = 0.0
-        # Answers and throttles since the last decrease, and the share
-        # throttled that caused it.
-        self._since_sent = 0
-        self._since_throttled = 0
-        self._share_at_decrease = 0.0
+        # Answers and throttles at the rate set by the last decrease; and the
+        # share throttled at a paced rate, with that rate, to compare with
+        # once the rate has fallen well below it (None: none taken yet).
+        self._epoch_sent = 0
+        self._epoch_throttled = 0
+        self._epoch_accepted = 0
+        self._reference: tuple[float, float] | None = None
         self._steps_aside_until = 0.0
         # When the first answer came: rates are measured over the time seen,
         # up to the window (a young limiter must not take a few answers
@@ -100,39 +108,63 @@ class RateLimiterState:
                 self._first_answer = now
             counts = self._counts
             counts.add(now, _SENT)
-            self._since_sent += 1
+            self._epoch_sent += 1
             if accepted:
-                counts.add(now, _ACCEPTED)
+                self._epoch_accepted += 1
             if not throttled:
                 return
             counts.add(now, _THROTTLED)
-            self._since_throttled += 1
+            self._epoch_throttled += 1
             if now < self._steps_aside_until:
                 return
-            sent, throttles, accepted_count = counts.totals(now)
-            if self._pacing and self._not_falling():
-                # Slowing down did not lower the share throttled: step aside.
-                self._pacing = False
-                self._steps_aside_until = now + self.options.window
-                return
-            if self._pacing and now - self._last_decrease < self._min_gap():
-                return  # one decrease per answer's worth of time, as CUBIC does per RTT
-            seen = min(self.options.window, max(now - self._first_answer, _SHORTEST_MEASURE))
-            measured = sent / seen
-            current = self._current_rate(now) if self._pacing else measured
-            accepted_rate = accepted_count / seen
-            self._w_max = max(current, self.options.min_rate)
-            self._k = (self._w_max * (1.0 - self.options.beta) / _SCALE) ** (1.0 / 3.0)
-            self._rate = max(self.options.min_rate, self.options.beta * current, accepted_rate)
-            self._last_decrease = now
-            self._since_sent = self._since_throttled = 0
-            self._share_at_decrease = throttles / sent
-            self._next_slot = max(self._next_slot, now)
-            self._pacing = True
+            if self._pacing:
+                if self._epoch_sent < _MIN_ANSWERS:
+                    return  # too few answers at this rate to judge it, or to slow down again
+                share = self._epoch_throttled / self._epoch_sent
+                reference = self._reference
+                if reference is None:
+                    self._reference = (share, self._rate)
+                elif self._rate <= _SLOWER * reference[1]:
+                    # Slower than when the share was last taken: did it fall?
+                    self._reference = (share, self._rate)
+                if (
+                    reference is not None and self._rate <= _SLOWER * reference[1]
+                    and share >= _SUBSTANTIAL and share >= _NOT_FALLING * reference[0]
+                ):
+                    # Slowing down did not lower the share throttled: step aside.
+                    self._pacing = False
+                    self._reference = None
+                    self._steps_aside_until = now + _STEP_ASIDE_WINDOWS * self.options.window
+                    return
+            else:
+                self._reference = None  # unpaced answers say nothing about our rate
+            self._decrease(now)
+
+    def _decrease(self, now: float) -> None:
+        """CUBIC's decrease, floored at the rate the service accepted at the
+        rate being decreased (once paced: before, a throttling service may
+        still have been spending burst credit)."""
+        options = self.options
+        floor = options.min_rate
+        if self._pacing:
+            current = self._current_rate(now)
+            paced_for = max(now - self._last_decrease, _SHORTEST_MEASURE)
+            floor = max(floor, self._epoch_accepted / paced_for)
+        else:
+            sent = self._counts.totals(now)[0]
+            assert self._first_answer is not None
+            current = sent / min(options.window, max(now - self._first_answer, _SHORTEST_MEASURE))
+        self._w_max = max(current, options.min_rate)
+        self._k = (self._w_max * (1.0 - options.beta) / _SCALE) ** (1.0 / 3.0)
+        self._rate = max(floor, options.beta * current)
+        self._last_decrease = now
+        self._epoch_sent = self._epoch_throttled = self._epoch_accepted = 0
+        self._next_slot = max(self._next_slot, now)
+        self._pacing = True
 
     def snapshot(self, now: float) -> RateSnapshot:
         with self._lock:
-            sent, throttles, _ = self._counts.totals(now)
+            sent, throttles = self._counts.totals(now)
             return RateSnapshot(
                 pacing=self._pacing,
                 rate=self._current_rate(now) if self._pacing else None,
@@ -146,20 +178,12 @@ class RateLimiterState:
         grown = _SCALE * (now - self._last_decrease - self._k) ** 3 + self._w_max
         return max(self._rate, grown, self.options.min_rate)
 
-    def _min_gap(self) -> float:
-        return min(1.0, 2.0 / max(self._rate, self.options.min_rate))
-
-    def _not_falling(self) -> bool:
-        if self._since_sent < _MIN_ANSWERS:
-            return False  # too few answers since the last decrease to say
-        return self._since_throttled / self._since_sent >= _NOT_FALLING * self._share_at_decrease
-
     def __repr__(self) -> str:
         state = f"pacing at {self._rate:.1f}/s" if self._pacing else "not pacing"
         return f"<RateLimiterState {state}>"
 
 
 # Rates are never measured over less than this (seconds).
-_SHORTEST_MEASURE = 0.1
+_SHORTEST_MEASURE = 0.02
 # CUBIC's scale constant (botocore.retries.throttling.CubicCalculator).
 _SCALE = 0.4

@@ -180,8 +180,8 @@ def _open_loop(load, kinds, call, started, deadline) -> int:  # type: ignore[no-
     pool = ThreadPoolExecutor(load.threads, thread_name_prefix="bench-call")
     submitted = 0
     futures = []
-    for index in range(load.planned_calls):
-        due = started + index / load.rate
+    for index, offset in enumerate(load.due_times()):
+        due = started + offset
         now = time.monotonic()
         if due >= deadline:
             break
@@ -277,8 +277,8 @@ async def _open_loop_async(load, kinds, call, started, deadline, tasks):  # type
 
     tasks += [asyncio.ensure_future(caller()) for _ in range(load.threads)]
     submitted = 0
-    for index in range(load.planned_calls):
-        due = started + index / load.rate
+    for index, offset in enumerate(load.due_times()):
+        due = started + offset
         if due >= deadline:
             break
         now = time.monotonic()

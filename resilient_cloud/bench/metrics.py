@@ -96,6 +96,8 @@ def _window_figures(main: Sequence[CallRecord], window: tuple[float, float]) -> 
         "window_p99": percentile([r.end - r.submitted for r in inside], 99),
         "outside_p99": percentile([r.end - r.submitted for r in outside], 99),
         "window_success_ratio": (sum(r.ok for r in inside) / len(inside)) if inside else None,
+        # Successes per second while the fault lasted, whenever submitted.
+        "window_goodput": sum(r.ok and start <= r.end < end for r in main) / (end - start),
         "window_success_in_time": (
             sum(r.ok and r.end - r.submitted <= IN_TIME for r in inside) / len(inside)
             if inside else None

@@ -203,7 +203,12 @@ def _run_subject(
         "live": on_sample is not None,
     }
     measured = _in_worker(spec, timeout=scenario.cap + WORKER_GRACE, on_sample=on_sample)
-    by_region = {region: cloud.stats(region)["requests"] for region in cloud.regions}
+    stats = {region: cloud.stats(region) for region in cloud.regions}
+    by_region = {region: region_stats["requests"] for region, region_stats in stats.items()}
+    throttled = sum(
+        count for region_stats in stats.values()
+        for outcome, count in region_stats["outcomes"].items() if outcome in THROTTLE_CODES
+    )
     cloud.clear_faults()  # TCP faults included
     server_requests = sum(by_region.values())
     started = measured["calls_started"]
@@ -215,11 +220,17 @@ def _run_subject(
         **measured,
         "server_requests": server_requests,
         "requests_by_region": by_region,
+        "server_throttled": throttled,
+        "throttled_share": throttled / server_requests if server_requests else None,
         "fallback_requests": fallback_requests,
         # In-flight calls at the cap would have sent more: a lower bound then.
         "amplification": server_requests / started if started else None,
         "amplification_is_lower_bound": measured["unfinished"] > 0,
     }
+
+
+#: The fake cloud's throttling answers (fakecloud._faults.throttle_kind and the injectable ones).
+THROTTLE_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "SlowDown"})
 
 
 def _in_worker(

@@ -44,13 +44,34 @@ class Load:
     duration: float | None = None
     #: Fraction of calls that go to the slow dependency (bulkhead scenario).
     slow_share: float = 0.0
+    #: Open loop: ``(from_second, multiplier)`` steps of the rate.
+    rate_steps: tuple[tuple[float, float], ...] = ()
 
     @property
     def planned_calls(self) -> int:
         if self.rate is None:
             return self.calls
-        assert self.duration is not None
-        return int(self.rate * self.duration)
+        return len(self.due_times())
+
+    def rate_at(self, t: float) -> float:
+        """Open loop: calls per second at ``t`` seconds into the load."""
+        assert self.rate is not None
+        multiplier = 1.0
+        for start, value in self.rate_steps:
+            if t >= start:
+                multiplier = value
+        return self.rate * multiplier
+
+    def due_times(self) -> list[float]:
+        """Open loop: when each call is due, in seconds from the start."""
+        assert self.rate is not None and self.duration is not None
+        if not self.rate_steps:  # exact multiples: no drift from summing
+            return [index / self.rate for index in range(int(self.rate * self.duration))]
+        times, t = [], 0.0
+        while t < self.duration - 1e-9:
+            times.append(t)
+            t += 1.0 / self.rate_at(t)
+        return times
 
 
 @dataclass(frozen=True)
@@ -133,6 +154,11 @@ _STORM_WAVE = 100
 _STORM_HOLD = 0.3
 _STORM_BULKHEAD = 32
 
+# throttle-capacity: the admitted rate (R), and the deadline resilient
+# callers set (a user who cares how long a throttled caller waits says so).
+_ADMITTED = 40.0
+_THROTTLE_DEADLINE = 2.0
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -180,6 +206,22 @@ SCENARIOS: dict[str, Scenario] = {
                     "error_rate": 0.3, "error_kind": "ProvisionedThroughputExceededException",
                 }),
             ),
+        ),
+        Scenario(
+            "throttle-capacity",
+            f"the table admits {_ADMITTED:g} requests per second and throttles the rest "
+            f"(ProvisionedThroughputExceededException); calls arrive at 1.5x that for 20 s, "
+            f"then at 0.5x; resilient sets deadline={_THROTTLE_DEADLINE:g} s",
+            load=Load(rate=_ADMITTED, duration=30.0, threads=128, rate_steps=((0.0, 1.5), (20.0, 0.5))),
+            quick_load=Load(
+                rate=_ADMITTED, duration=3.0, threads=128, rate_steps=((0.0, 1.5), (2.0, 0.5))
+            ),
+            cap=60.0,
+            quick_cap=4.0,
+            steps=(Step(0.0, "faults", {"throttle_above": _ADMITTED}),),
+            window=(0.0, 20.0),
+            quick_window=(0.0, 2.0),
+            resilient_policy={"deadline": _THROTTLE_DEADLINE},
         ),
         Scenario(
             "overload",

@@ -72,7 +72,10 @@ _POLICY_FIELDS: dict[str, Callable[..., Any]] = {
     "dns": rc.DnsCache,
     "failover": rc.Failover,
     "hedge": rc.Hedge,
+    "rate_limiter": rc.RateLimiter,
 }
+#: Policy fields given as plain values rather than option keyword arguments.
+_PLAIN_FIELDS = frozenset({"deadline"})
 
 #: The hedge of the ``resilient-hedged`` subject: a fixed 100 ms, many times
 #: the fake cloud's healthy latency (a p50 of 4-10 ms on the machines these
@@ -85,13 +88,16 @@ _POLICY_FIELDS: dict[str, Callable[..., Any]] = {
 HEDGE: Mapping[str, Any] = {"delay": 0.1}
 
 
-def policy_fields(policy: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]:
-    """Policy keyword arguments from ``{"field": {options} or None}``."""
-    unknown = sorted(set(policy) - set(_POLICY_FIELDS))
+def policy_fields(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """Policy keyword arguments from ``{"field": {options} or None}`` (and
+    ``{"deadline": seconds}``)."""
+    known = set(_POLICY_FIELDS) | _PLAIN_FIELDS
+    unknown = sorted(set(policy) - known)
     if unknown:
-        raise ValueError(f"unknown policy field(s) {unknown}; known: {sorted(_POLICY_FIELDS)}")
+        raise ValueError(f"unknown policy field(s) {unknown}; known: {sorted(known)}")
     return {
-        name: None if options is None else _POLICY_FIELDS[name](**options)
+        name: options if name in _PLAIN_FIELDS or options is None
+        else _POLICY_FIELDS[name](**options)
         for name, options in policy.items()
     }
 

@@ -42,6 +42,7 @@ __all__ = [
     "Faults",
     "error_response",
     "overload_kind",
+    "throttle_kind",
 ]
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -119,6 +120,10 @@ class Faults:
             overload error (see :func:`overload_kind`). Faults set region-wide
             share one queue among the services without faults of their own.
         queue_timeout: the longest a request waits for its slot, seconds >= 0.
+        throttle_above: requests per second admitted in this scope (None: all);
+            the rest are throttled at once (a token bucket with one second of
+            burst credit) with the service's throttling error
+            (see :func:`throttle_kind`), as a table's provisioned throughput does.
     """
 
     error_rate: float = 0.0
@@ -128,6 +133,7 @@ class Faults:
     seed: int | None = None
     capacity: float | None = None
     queue_timeout: float = 1.0
+    throttle_above: float | None = None
 
     def __post_init__(self) -> None:
         rate = _check_number("error_rate", self.error_rate)
@@ -153,6 +159,13 @@ class Faults:
             raise ValueError(
                 f"capacity must be > 0 requests per second (or None), got {self.capacity!r}"
             )
+        throttle_above = (
+            None if self.throttle_above is None else _check_number("throttle_above", self.throttle_above)
+        )
+        if throttle_above is not None and throttle_above <= 0:
+            raise ValueError(
+                f"throttle_above must be > 0 requests per second (or None), got {self.throttle_above!r}"
+            )
         queue_timeout = _check_number("queue_timeout", self.queue_timeout)
         if queue_timeout < 0:
             raise ValueError(f"queue_timeout must be >= 0 seconds, got {self.queue_timeout!r}")
@@ -162,6 +175,7 @@ class Faults:
         object.__setattr__(self, "latency_rate", latency_rate)
         object.__setattr__(self, "capacity", capacity)
         object.__setattr__(self, "queue_timeout", queue_timeout)
+        object.__setattr__(self, "throttle_above", throttle_above)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -237,6 +251,15 @@ def _query_error(service: str, kind: ErrorKind) -> tuple[Headers, bytes]:
 _OVERLOAD_KINDS = {"s3": "SlowDown"}
 
 
+# What each service answers when a request is over its admitted rate.
+_THROTTLE_KINDS = {"dynamodb": "ProvisionedThroughputExceededException", "s3": "SlowDown"}
+
+
+def throttle_kind(service: str) -> str:
+    """The error ``service`` answers when it throttles a request."""
+    return _THROTTLE_KINDS.get(service, "ThrottlingException")
+
+
 def overload_kind(service: str) -> str:
     """The error ``service`` answers when it is over capacity (503 either way)."""
     return _OVERLOAD_KINDS.get(service, "ServiceUnavailable")
@@ -304,6 +327,8 @@ class _Rule:
     faults: Faults
     rng: random.Random
     queue: SlotQueue | None
+    #: The admitted rate (``throttle_above``): a slot now, or throttled.
+    admitted: SlotQueue | None = None
 
 
 class FaultTable:
@@ -321,8 +346,11 @@ class FaultTable:
         queue = None
         if faults.capacity is not None:
             queue = SlotQueue(faults.capacity, faults.queue_timeout)
+        admitted = None
+        if faults.throttle_above is not None:
+            admitted = SlotQueue(faults.throttle_above, 0.0)
         with self._lock:
-            self._rules[service] = _Rule(faults, random.Random(faults.seed), queue)
+            self._rules[service] = _Rule(faults, random.Random(faults.seed), queue, admitted)
 
     def clear(self) -> None:
         with self._lock:
@@ -339,6 +367,8 @@ class FaultTable:
             if rule is None:
                 return Decision(0.0, None)
             faults = rule.faults
+            if rule.admitted is not None and rule.admitted.take(now) is None:
+                return Decision(0.0, throttle_kind(service))
             wait = 0.0
             if rule.queue is not None:
                 slot = rule.queue.take(now)
