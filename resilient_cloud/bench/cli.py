@@ -38,9 +38,9 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="fewer calls and shorter caps")
     parser.add_argument("--seed", type=int, default=1, help="seed for faults and jitter (default 1)")
-    parser.add_argument("--calls", type=_positive_int, help="calls per subject, overriding the scenario's")
+    parser.add_argument("--calls", type=positive_int, help="calls per subject, overriding the scenario's")
     parser.add_argument(
-        "--cap", type=_positive_float, metavar="SECONDS",
+        "--cap", type=positive_float, metavar="SECONDS",
         help="time cap per subject, overriding the scenario's; unfinished calls are reported",
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
@@ -117,14 +117,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
 
 
-def _positive_float(text: str) -> float:
+def positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {value}")

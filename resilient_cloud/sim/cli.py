@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from resilient_cloud.bench.cli import positive_float, positive_int
 from resilient_cloud.sim.fleets import POLICIES
 from resilient_cloud.sim.scenarios import SCENARIOS
 
@@ -23,14 +24,14 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("scenario", nargs="?", metavar="SCENARIO",
                         help=f"one of: {', '.join(SCENARIOS)}")
-    parser.add_argument("--clients", type=_positive_int,
+    parser.add_argument("--clients", type=positive_int,
                         help="machines in the fleet (default: the scenario's, 10,000)")
-    parser.add_argument("--duration", type=_positive_float, metavar="SECONDS",
+    parser.add_argument("--duration", type=positive_float, metavar="SECONDS",
                         help="seconds of arrivals (default: the scenario's)")
     parser.add_argument("--policy", action="append", choices=POLICIES, dest="policies",
                         help=f"a policy to run (repeatable; default: all of {', '.join(POLICIES)})")
     parser.add_argument("--seed", type=int, default=1, help="seed for arrivals, faults and jitter")
-    parser.add_argument("--processes", type=_positive_int,
+    parser.add_argument("--processes", type=positive_int,
                         help="worker processes (default: one per policy, at most one per core)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw the timelines")
@@ -81,17 +82,3 @@ def run(args: argparse.Namespace) -> int:
         plot.write_png(scenario, args.seed, results, args.plot)
         console.print(f"timelines drawn in {args.plot}")
     return 0
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
