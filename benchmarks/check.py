@@ -5,6 +5,7 @@
     python benchmarks/check.py dns        [--seed 1] [--quick]   # issue 6
     python benchmarks/check.py regions    [--seed 1] [--quick]   # issue 7
     python benchmarks/check.py aio        [--seed 1] [--quick]   # issue 13 (rc.aio)
+    python benchmarks/check.py pressure   [--seed 1] [--quick]   # issue 15 (recovery, throttling)
     python benchmarks/check.py breakers --from benchmarks/full-run.json
 
 Runs the target's scenarios for its subjects on one seed (the same runner
@@ -378,6 +379,74 @@ def aio(rows: Rows) -> list[Check]:
     return checks
 
 
+def pressure(rows: Rows) -> list[Check]:
+    """Issue 15: recover as soon as the service does, absorb throttling."""
+    recovery, blackhole = rows[("outage-recovery", "resilient")], rows[("blackhole", "resilient")]
+    outage, outage_legacy = rows[("outage", "resilient")], rows[("outage", "legacy")]
+    capacity = rows[("throttle-capacity", "resilient")]
+    capacity_adaptive = rows.get(("throttle-capacity", "adaptive"))
+    throttle, throttle_legacy = rows[("throttle", "resilient")], rows[("throttle", "legacy")]
+    admitted = 40.0  # throttle-capacity's R (resilient_cloud/bench/scenarios.py)
+    deadline = 2.0
+    plain = {s: rows[("outage-recovery", s)] for s in ("legacy", "standard") if ("outage-recovery", s) in rows}
+    return [
+        (
+            "outage-recovery: >= 99% of the calls submitted from 1 s after the recovery succeed",
+            (recovery["success_1s_after"] or 0.0) >= 0.99,
+            f"{_percent(recovery['success_1s_after'])} (recovered in "
+            f"{_seconds(recovery['time_to_recover'])}; "
+            + ", ".join(f"{s} {_percent(r['success_1s_after'])}" for s, r in plain.items()) + ")",
+        ),
+        (
+            "blackhole: >= 99% of the calls submitted from 2 s after the recovery succeed",
+            (blackhole["success_2s_after"] or 0.0) >= 0.99,
+            f"{_percent(blackhole['success_2s_after'])} (recovered in "
+            f"{_seconds(blackhole['time_to_recover'])})",
+        ),
+        (
+            "outage: resilient requests per call <= 1.1",
+            outage["amplification"] <= 1.1,
+            f"{outage['amplification']:.3f} (legacy {_bound(outage_legacy)}"
+            f"{outage_legacy['amplification']:.2f})",
+        ),
+        (
+            "throttle-capacity: goodput during the overload >= 0.95 R",
+            capacity["window_goodput"] >= 0.95 * admitted,
+            f"{capacity['window_goodput']:.1f} successes/s for R = {admitted:g}/s",
+        ),
+        (
+            "throttle-capacity: throttled requests <= 10% of all requests",
+            capacity["throttled_share"] <= 0.10,
+            f"{_percent(capacity['throttled_share'])} of {capacity['server_requests']}"
+            + _also(rows, "throttle-capacity", "legacy", lambda r: _percent(r["throttled_share"]))
+            + _also(rows, "throttle-capacity", "standard", lambda r: _percent(r["throttled_share"])),
+        ),
+        (
+            f"throttle-capacity: no caller waits past its deadline ({deadline:g} s)",
+            capacity["max_latency"] is not None and capacity["max_latency"] <= deadline + 0.05,
+            f"longest call {capacity['max_latency']:.3f}s"
+            + ("" if capacity_adaptive is None else
+               f"; plain adaptive: longest {capacity_adaptive['max_latency']:.1f}s"),
+        ),
+        (
+            "throttle-capacity: >= 99.9% success for calls submitted from 1 s after the load drops",
+            (capacity["success_1s_after"] or 0.0) >= 0.999,
+            f"{_percent(capacity['success_1s_after'])}",
+        ),
+        (
+            "throttle: success >= 99%",
+            throttle["success_ratio"] >= 0.99,
+            f"{throttle['success_ratio']:.2%} (legacy {throttle_legacy['success_ratio']:.2%})",
+        ),
+        (
+            "throttle: requests per call <= 1.05x legacy's",
+            throttle["amplification"] <= 1.05 * throttle_legacy["amplification"],
+            f"{throttle['amplification']:.3f} vs {throttle_legacy['amplification']:.3f} "
+            f"({throttle['amplification'] / throttle_legacy['amplification']:.3f}x)",
+        ),
+    ]
+
+
 TARGETS: dict[str, tuple[Plan, Callable[[Rows], list[Check]]]] = {
     "foundation": (
         [
@@ -397,6 +466,14 @@ TARGETS: dict[str, tuple[Plan, Callable[[Rows], list[Check]]]] = {
             (["slow-tail"], ["standard", "resilient", *HEDGED]),
         ],
         regions,
+    ),
+    "pressure": (
+        [
+            (["outage-recovery", "blackhole", "throttle"], ["legacy", "standard", "resilient"]),
+            (["throttle-capacity"], ["legacy", "standard", "adaptive", "resilient"]),
+            (["outage"], ["legacy", "resilient"]),
+        ],
+        pressure,
     ),
     # The sync resilient subject runs alongside for reference (not checked).
     "aio": (

@@ -42,6 +42,7 @@ def summarize(
         "success_ratio": (sum(r.ok for r in main) / len(main)) if main else None,
         "p50": percentile(latencies, 50),
         "p99": percentile(latencies, 99),
+        "max_latency": max(latencies, default=None),
         "attempts_per_finished_call": (
             sum(r.attempts for r in records) / len(records) if records else None
         ),

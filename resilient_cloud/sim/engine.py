@@ -82,7 +82,10 @@ class FleetRun:
     finished: int
     attempts: int
     requests: int
+    throttled: int
     max_held: float
+    #: The longest call, seconds from submission to its end.
+    longest: float
     #: CPU seconds the simulation took (the speed figure: attempts per CPU minute).
     cpu: float
 
@@ -95,7 +98,9 @@ def run(
     gets the share of simulated time done, once per bucket."""
     started = time.process_time()
     sim = Simulation(scenario, seed)
-    make_client = fleets.client_factory(policy, rc_policy)
+    make_client = fleets.client_factory(
+        policy, rc_policy or Policy(deadline=scenario.deadline)
+    )
     clients: list[Any] = [None] * scenario.clients
     arrivals = random.Random(seed)
     env = sim.env
@@ -141,7 +146,8 @@ def run(
     return FleetRun(
         policy=policy, scenario=scenario, seed=seed, timeline=recorder.timeline,
         calls=recorder.calls, finished=recorder.finished, attempts=recorder.total_attempts,
-        requests=sim.service.arrived, max_held=recorder.max_held,
+        requests=sim.service.arrived, throttled=sim.service.throttled,
+        max_held=recorder.max_held, longest=recorder.longest,
         cpu=time.process_time() - started,
     )
 

@@ -55,6 +55,8 @@ def figures(run: FleetRun) -> dict[str, Any]:
         "peak_load_after": max(overshoot, default=None),
         "wasted_share": _ratio(sum(timeline.wasted), work),
         "max_held": run.max_held,
+        "longest_call": run.longest,
+        "throttled_share": _ratio(run.throttled, run.requests),
         "cpu_seconds": run.cpu,
         "attempts_per_cpu_minute": run.attempts / run.cpu * 60.0 if run.cpu else None,
     }

@@ -49,6 +49,8 @@ class Recorder:
         self.finished = 0
         self.total_attempts = 0
         self.max_held = 0.0
+        #: The longest any call took, submission to end.
+        self.longest = 0.0
 
     def index(self, t: float) -> int:
         return min(self._n - 1, int(t / self.bucket))
@@ -65,6 +67,7 @@ class Recorder:
         """A call ended: ``attempts`` it sent (0: refused without sending),
         ``held`` seconds it waited for a client-side rate limiter."""
         self.finished += 1
+        self.longest = max(self.longest, now - submitted)
         timeline = self.timeline
         start = self.index(submitted)
         if ok:

@@ -35,6 +35,8 @@ class SimScenario:
     timeout: float = 1.0
     drain: float = 30.0
     bucket: float = 1.0
+    #: The deadline resilient_cloud's machines set (seconds; None: none).
+    deadline: float | None = None
 
     def __post_init__(self) -> None:
         problems = Problems("SimScenario")
@@ -114,7 +116,9 @@ SCENARIOS: dict[str, SimScenario] = {
             duration=60.0,
             load=1.0,
             rate_steps=((0.0, 1.5), (20.0, 0.5)),
-            triggers=(Trigger("throttle-capacity", 0.0, 60.0, level=1.0),),
+            triggers=(Trigger("throttle-capacity", 0.0, 20.0, level=1.0),
+                      Trigger("throttle-capacity", 20.0, 60.0, level=1.0)),
+            deadline=2.0,
         ),
         # The benchmark's scenarios at its load, for validation against the
         # fake cloud: one machine (whose clients share one state per endpoint).

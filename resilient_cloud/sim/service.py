@@ -65,6 +65,7 @@ class Service:
         self.arrived = 0
         self.useful = 0
         self.wasted = 0
+        self.throttled = 0
 
     def capacity_at(self, now: float) -> float:
         """Requests per second the server does at ``now``."""
@@ -95,9 +96,11 @@ class Service:
             self.arrived += 1
             if trigger.kind == "outage":
                 return Answer(SERVER_ERROR, self.base_latency)
-            if trigger.kind == "throttle" and self._rng.random() < trigger.share:
-                return Answer(THROTTLED, self.base_latency)
-            if trigger.kind == "throttle-capacity" and not self._admit(now, trigger.level * self.capacity):
+            if (trigger.kind == "throttle" and self._rng.random() < trigger.share) or (
+                trigger.kind == "throttle-capacity"
+                and not self._admit(now, trigger.level * self.capacity)
+            ):
+                self.throttled += 1
                 return Answer(THROTTLED, self.base_latency)
             return self._serve(now)
         self.arrived += 1

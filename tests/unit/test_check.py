@@ -160,12 +160,34 @@ def storm_left(**fields: Any) -> Edit:
     return edit
 
 
+def pressure_rows() -> Rows:
+    rows: Rows = {}
+    for subject in ("legacy", "standard"):
+        rows[("outage-recovery", subject)] = row(success_1s_after=1.0)
+    rows[("outage-recovery", "resilient")] = row(
+        success_1s_after=1.0, time_to_recover=0.02, window_calls=600
+    )
+    rows[("blackhole", "resilient")] = row(success_2s_after=1.0, time_to_recover=0.3)
+    rows[("outage", "legacy")] = row(amplification=10.0)
+    rows[("outage", "resilient")] = row(amplification=0.14)
+    rows[("throttle-capacity", "resilient")] = row(
+        window_goodput=41.9, throttled_share=0.017, server_requests=1121, max_latency=1.9,
+        success_1s_after=1.0,
+    )
+    rows[("throttle-capacity", "adaptive")] = row(max_latency=28.0)
+    rows[("throttle-capacity", "legacy")] = row(throttled_share=0.75)
+    rows[("throttle", "resilient")] = row(success_ratio=0.9985, amplification=1.421)
+    rows[("throttle", "legacy")] = row(success_ratio=1.0, amplification=1.422)
+    return rows
+
+
 TARGET_ROWS: dict[str, Callable[[], Rows]] = {
     "foundation": foundation_rows,
     "breakers": breakers_rows,
     "dns": dns_rows,
     "regions": regions_rows,
     "aio": aio_rows,
+    "pressure": pressure_rows,
 }
 
 
@@ -204,6 +226,17 @@ def every_region_outage(**fields: Any) -> Edit:
 
 
 MISSES: list[tuple[str, int, Edit]] = [
+    # pressure: recovery (2), outage, throttle-capacity (4), throttle (2)
+    ("pressure", 0, setting(("outage-recovery", "resilient"), success_1s_after=0.9899)),
+    ("pressure", 0, setting(("outage-recovery", "resilient"), success_1s_after=None)),
+    ("pressure", 1, setting(("blackhole", "resilient"), success_2s_after=0.9899)),
+    ("pressure", 2, setting(("outage", "resilient"), amplification=1.1001)),
+    ("pressure", 3, setting(("throttle-capacity", "resilient"), window_goodput=37.99)),
+    ("pressure", 4, setting(("throttle-capacity", "resilient"), throttled_share=0.1001)),
+    ("pressure", 5, setting(("throttle-capacity", "resilient"), max_latency=2.06)),
+    ("pressure", 6, setting(("throttle-capacity", "resilient"), success_1s_after=0.9989)),
+    ("pressure", 7, setting(("throttle", "resilient"), success_ratio=0.9899)),
+    ("pressure", 8, setting(("throttle", "resilient"), amplification=1.422 * 1.0501)),
     # foundation: the budget alone (the breaker-off subject) < 1.3 requests per call
     ("foundation", 0, setting(("outage", "resilient-budget"), amplification=1.3)),
     ("foundation", 1, setting(("transient", "resilient"), success_ratio=0.9989)),
@@ -266,6 +299,12 @@ def test_rows_that_miss_one_target_fail_that_check_alone(target: str, index: int
 
 # Exactly at the bound: the targets that say <=/>= pass there.
 AT_THE_BOUND: list[tuple[str, Edit]] = [
+    ("pressure", setting(("outage-recovery", "resilient"), success_1s_after=0.99)),
+    ("pressure", setting(("throttle-capacity", "resilient"), window_goodput=38.0)),
+    ("pressure", setting(("throttle-capacity", "resilient"), throttled_share=0.10)),
+    ("pressure", setting(("throttle-capacity", "resilient"), success_1s_after=0.999)),
+    ("pressure", setting(("throttle", "resilient"), success_ratio=0.99)),
+    ("pressure", lambda rows: rows.pop(("throttle-capacity", "adaptive"))),
     ("foundation", setting(("outage", "resilient-budget"), amplification=1.2999)),
     ("foundation", setting(("transient", "resilient"), success_ratio=0.999)),
     ("foundation", setting(("overhead", None), ratio=1.10)),
