@@ -102,8 +102,21 @@ def run(
         policy, rc_policy or Policy(deadline=scenario.deadline)
     )
     clients: list[Any] = [None] * scenario.clients
+    # Each machine's worker threads, when the scenario bounds them.
+    workers: dict[int, simpy.Resource] = {}
     arrivals = random.Random(seed)
     env = sim.env
+
+    def run_call(index: int, client: Any, submitted: float) -> Any:
+        if scenario.threads is None:
+            yield from client.call(sim, submitted)
+            return
+        pool = workers.get(index)
+        if pool is None:
+            pool = workers[index] = simpy.Resource(env, capacity=scenario.threads)
+        with pool.request() as worker:
+            yield worker  # queued for a thread, as an executor queues calls
+            yield from client.call(sim, submitted)
 
     def arrive() -> Any:
         base = scenario.clients * scenario.rate
@@ -121,7 +134,8 @@ def run(
             client = clients[index]
             if client is None:
                 client = clients[index] = make_client(sim, random.Random(seed * 1_000_003 + index))
-            env.process(client.call(sim))
+            sim.recorder.submitted(env.now)
+            env.process(run_call(index, client, env.now))
 
     horizon = scenario.duration + scenario.drain
 

@@ -20,8 +20,9 @@ def figures(run: FleetRun) -> dict[str, Any]:
     scenario, timeline = run.scenario, run.timeline
     bucket = timeline.bucket
     start, end = scenario.window
-    first, stop = int(start / bucket), int(end / bucket)
-    last = min(len(timeline.offered), int(round(scenario.duration / bucket)))
+    buckets = len(timeline.offered)
+    first, stop = min(int(start / bucket), buckets), min(int(end / bucket), buckets)
+    last = min(buckets, int(round(scenario.duration / bucket)))
     during = range(first, stop)
     after = range(stop, last)
 

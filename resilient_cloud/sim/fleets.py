@@ -12,7 +12,8 @@
   and backoff, built from an ``rc.Policy`` with the simulator's clock.
 
 Each simulated client is a separate machine: its quota, limiter, budget and
-breaker are its own. A client's ``call`` is a simpy process body.
+breaker are its own. A client's ``call(sim, submitted)`` is a simpy process
+body that records how the call ended (the engine records its submission).
 """
 
 from __future__ import annotations
@@ -58,9 +59,7 @@ class PlainClient:
         self._release = release
         self._limiter = limiter
 
-    def call(self, sim: Simulation) -> Process:
-        submitted = sim.env.now
-        sim.recorder.submitted(submitted)
+    def call(self, sim: Simulation, submitted: float) -> Process:
         ok, attempts, held = yield from self.attempts(sim)
         sim.recorder.ended(submitted, sim.env.now, ok, attempts, held)
 
@@ -134,12 +133,10 @@ class TenacityClient:
     def __init__(self, inner: PlainClient) -> None:
         self._inner = inner
 
-    def call(self, sim: Simulation) -> Process:
+    def call(self, sim: Simulation, submitted: float) -> Process:
         env = sim.env
-        submitted = env.now
-        sim.recorder.submitted(submitted)
         state = tenacity.RetryCallState(None, None, (), {})  # type: ignore[arg-type]
-        state.start_time = submitted
+        state.start_time = env.now
         sent = 0
         while True:
             state.attempt_number = attempt = state.attempt_number if sent else 1
@@ -174,10 +171,9 @@ class ResilientClient:
         self._retry_unsafe = retry is not None and retry.retry_unsafe
         self._route = sim.route
 
-    def call(self, sim: Simulation) -> Process:
+    def call(self, sim: Simulation, submitted: float) -> Process:
         env = sim.env
-        now = submitted = env.now
-        sim.recorder.submitted(submitted)
+        now = env.now
         deadline = self._policy.deadline
         call = Call(
             operation=sim.operation, service="dynamodb", region=self._route.region,

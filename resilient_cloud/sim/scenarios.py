@@ -37,6 +37,9 @@ class SimScenario:
     bucket: float = 1.0
     #: The deadline resilient_cloud's machines set (seconds; None: none).
     deadline: float | None = None
+    #: Calls each machine runs at once (None: unbounded); the rest queue for
+    #: a thread, as the benchmark's pool queues them.
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         problems = Problems("SimScenario")
@@ -133,6 +136,32 @@ SCENARIOS: dict[str, SimScenario] = {
             triggers=(Trigger("outage", 8.0, 23.0),),
             bucket=0.5,
             drain=10.0,
+            threads=64,
+        ),
+        SimScenario(
+            "bench-blackhole",
+            "resilient-cloud bench's blackhole: 20 calls/s from one machine (128 threads), "
+            "no answers from 8 s to 23 s, 1 s timeouts",
+            duration=40.0,
+            clients=1,
+            rate=20.0,
+            load=0.1,
+            triggers=(Trigger("blackhole", 8.0, 23.0),),
+            bucket=0.5,
+            drain=10.0,
+            threads=128,
+        ),
+        SimScenario(
+            "bench-outage",
+            "resilient-cloud bench's outage: 200 calls from one machine's 16 threads, 500s "
+            "all along",
+            duration=0.1,
+            clients=1,
+            rate=2000.0,
+            load=0.5,
+            triggers=(Trigger("outage", 0.0, 1e6),),
+            drain=360.0,
+            threads=16,
         ),
         SimScenario(
             "bench-throttle",
@@ -144,6 +173,7 @@ SCENARIOS: dict[str, SimScenario] = {
             triggers=(Trigger("throttle", 0.0, 60.0, share=0.3),),
             bucket=0.5,
             drain=60.0,
+            threads=16,
         ),
     )
 }

@@ -96,6 +96,8 @@ class Service:
             self.arrived += 1
             if trigger.kind == "outage":
                 return Answer(SERVER_ERROR, self.base_latency)
+            if trigger.kind == "blackhole":
+                return Answer(TIMEOUT, self.timeout)
             if (trigger.kind == "throttle" and self._rng.random() < trigger.share) or (
                 trigger.kind == "throttle-capacity"
                 and not self._admit(now, trigger.level * self.capacity)

@@ -7,8 +7,8 @@ from typing import Literal
 
 from resilient_cloud._validation import Problems
 
-Kind = Literal["capacity", "outage", "dns", "throttle", "throttle-capacity"]
-KINDS: tuple[str, ...] = ("capacity", "outage", "dns", "throttle", "throttle-capacity")
+Kind = Literal["capacity", "outage", "blackhole", "dns", "throttle", "throttle-capacity"]
+KINDS: tuple[str, ...] = ("capacity", "outage", "blackhole", "dns", "throttle", "throttle-capacity")
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,7 @@ class Trigger:
     kinds:
         ``capacity``: the server does ``level`` of its capacity.
         ``outage``: every request is answered 500 at once.
+        ``blackhole``: requests are taken and never answered (clients time out).
         ``dns``: the service's name does not resolve (nothing is sent).
         ``throttle``: ``share`` of the requests are throttled at random.
         ``throttle-capacity``: the service admits ``level`` of its capacity

@@ -27,7 +27,8 @@ def one_client_calls(policy: str, calls: int, scenario: SimScenario = OUTAGE,
 
     def caller():
         for _ in range(calls):
-            yield sim.env.process(client.call(sim))
+            sim.recorder.submitted(sim.env.now)
+            yield sim.env.process(client.call(sim, sim.env.now))
 
     sim.env.process(caller())
     sim.env.run()

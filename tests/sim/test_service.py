@@ -92,3 +92,9 @@ def test_a_bad_trigger_is_refused_naming_the_field(fields: dict, named: str) -> 
     arguments = {"kind": "outage", "start": 0.0, "end": 10.0, **fields}
     with pytest.raises(ValueError, match=named):
         Trigger(**arguments)
+
+
+def test_a_black_hole_takes_requests_and_never_answers() -> None:
+    svc = make(Trigger("blackhole", 0.0, 10.0), timeout=1.0)
+    assert svc.request(1.0) == service.Answer(service.TIMEOUT, 1.0)
+    assert svc.request(11.0).kind == service.OK
