@@ -10,7 +10,7 @@ from resilient_cloud.sim.scenarios import SimScenario
 
 PANELS = (
     ("offered", "offered calls/s"),
-    ("attempts", "attempts/s (dashed: capacity)"),
+    ("attempts", "attempts/s, log scale (dashed: capacity)"),
     ("goodput", "goodput (successes/s)"),
     ("queue", "queue length (requests)"),
     ("wasted", "wasted work (answers too late)/s"),
@@ -35,6 +35,11 @@ def write_png(scenario: SimScenario, seed: int, results: dict[str, dict[str, Any
             ax.plot(first["t"], first["capacity"], color="black", linestyle="--", linewidth=1.0,
                     label="capacity")
         frame(ax, label, window)
+        if key == "attempts":
+            # Amplifying fleets send 50x what a resilient one does: a log scale
+            # keeps the capacity line and every fleet readable.
+            ax.set_yscale("symlog", linthresh=1.0)
+            ax.set_ylim(bottom=0)
     axes[0][0].legend(fontsize=7)
     figure.suptitle(
         f"resilient-cloud simulate {scenario.name}: {scenario.clients:,} clients, seed {seed}; "
