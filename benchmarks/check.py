@@ -21,7 +21,8 @@ does not describe HEAD's library: one without a stamp, one made with
 uncommitted library changes (no commit holds the code it measured), or one
 made at a commit whose `resilient_cloud/` differs from HEAD's (`git diff
 --quiet RECORDED HEAD -- resilient_cloud` fails). Commits that change only
-docs, tests or benchmarks/ leave a recording valid. --allow-stale checks it
+docs, tests, benchmarks/ or the fleet simulator (resilient_cloud/sim/, which
+no benchmark runs) leave a recording valid. --allow-stale checks it
 anyway, saying why it is stale.
 """
 
@@ -511,7 +512,7 @@ def staleness(run: dict[str, Any], root: Path | None = None) -> str | None:
         return None
     if _git("cat-file", "-e", f"{sha}^{{commit}}", root=root).returncode != 0:
         return f"its commit {sha[:12]} is not in this repository"
-    changed = _git("diff", "--name-only", sha, head_sha, "--", runner.LIBRARY, root=root)
+    changed = _git("diff", "--name-only", sha, head_sha, "--", *runner.MEASURED, root=root)
     if changed.returncode != 0:
         return f"git diff {sha[:12]} HEAD failed: {changed.stderr.strip()}"
     files = changed.stdout.split()

@@ -59,6 +59,9 @@ def _aio_versions() -> dict[str, str]:
 
 #: The library's files, whose changes make a recorded run stale.
 LIBRARY = "resilient_cloud"
+#: The library as the bench measures it: everything under LIBRARY but the
+#: fleet simulator, which no benchmark runs (git pathspecs).
+MEASURED = (LIBRARY, f":(exclude){LIBRARY}/sim")
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -70,8 +73,8 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def commit_stamp(root: Path | None = None) -> dict[str, Any] | None:
     """The commit the measured code is at: ``sha`` (``git rev-parse HEAD``),
     ``dirty`` (uncommitted changes to tracked files anywhere in the tree) and
-    ``library_dirty`` (under ``resilient_cloud/``: then no commit holds the
-    code measured). None when the library is not in a git checkout."""
+    ``library_dirty`` (under ``resilient_cloud/``, the simulator aside: then
+    no commit holds the code measured). None when the library is not in a git checkout."""
     if root is None:
         import resilient_cloud
 
@@ -81,7 +84,7 @@ def commit_stamp(root: Path | None = None) -> dict[str, Any] | None:
         if head.returncode != 0 or not (root / LIBRARY).is_dir():
             return None
         dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
-        library = _git(root, "status", "--porcelain", "--untracked-files=no", "--", LIBRARY)
+        library = _git(root, "status", "--porcelain", "--untracked-files=no", "--", *MEASURED)
     except (OSError, subprocess.SubprocessError):
         return None
     return {
