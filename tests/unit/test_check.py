@@ -386,6 +386,8 @@ def repo(tmp_path: Path) -> Path:
     (root / "resilient_cloud").mkdir(parents=True)
     (root / "docs").mkdir()
     (root / "resilient_cloud" / "_breaker.py").write_text("RATIO = 0.5\n")
+    (root / "resilient_cloud" / "sim").mkdir()
+    (root / "resilient_cloud" / "sim" / "service.py").write_text("CAPACITY = 1\n")
     (root / "docs" / "index.md").write_text("docs\n")
     git(root, "init", "-q")
     git(root, "add", ".")
@@ -514,3 +516,13 @@ def test_the_storm_runs_only_asyncio_subjects() -> None:
     assert runner.subjects_for(storm, ["resilient", "aiobotocore"]) == ["aiobotocore"]
     assert runner.subjects_for(storm, ["resilient"]) == ["resilient-aio"]
     assert runner.subjects_for(SCENARIOS["outage"], None) == list(DEFAULT_SUBJECTS)
+
+
+def test_the_simulator_is_not_part_of_the_measured_library(repo: Path) -> None:
+    # No benchmark runs resilient_cloud/sim: editing it leaves the library clean
+    # and a recording current.
+    run = recorded(repo)
+    (repo / "resilient_cloud" / "sim" / "service.py").write_text("CAPACITY = 2\n")
+    assert runner.commit_stamp(repo)["library_dirty"] is False
+    git(repo, "commit", "-q", "-am", "simulator")
+    assert check.staleness(run, repo) is None
