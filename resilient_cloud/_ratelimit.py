@@ -78,14 +78,23 @@ class RateLimiterState:
         self._epoch_accepted = 0
         self._reference: tuple[float, float] | None = None
         self._steps_aside_until = 0.0
-        # When the first answer came: rates are measured over the time seen,
-        # up to the window (a young limiter must not take a few answers
-        # over a whole window for a slow rate).
-        self._first_answer: float | None = None
+        # The send rate: answers tallied per window (young windows are
+        # measured over the time they have seen, at least _SHORTEST_MEASURE).
+        self._tally = 0
+        self._tally_since: float | None = None
+        self._tally_until = float("-inf")
+        self._last_rate = 0.0
+
+    @property
+    def pacing(self) -> bool:
+        """Whether attempts wait for slots (read without the lock: a bool)."""
+        return self._pacing
 
     def reserve(self, now: float, latest: float) -> float | None:
         """A slot for one attempt: seconds to wait for it (0: go now), or
         None when it would come after ``latest`` (nothing is reserved)."""
+        if not self._pacing:  # the common case, read without the lock: a bool
+            return 0.0
         with self._lock:
             if not self._pacing:
                 return 0.0
@@ -103,9 +112,14 @@ class RateLimiterState:
     def record(self, now: float, *, throttled: bool, accepted: bool) -> None:
         """One attempt's answer: throttled, accepted by the service (a
         success or another answer it did not refuse), or neither (no answer)."""
+        if not throttled and not self._pacing:
+            self.tally(now)
+            return
         with self._lock:
-            if self._first_answer is None:
-                self._first_answer = now
+            if now < self._tally_until:
+                self._tally += 1
+            else:
+                self._start_tally(now)
             counts = self._counts
             counts.add(now, _SENT)
             self._epoch_sent += 1
@@ -151,9 +165,7 @@ class RateLimiterState:
             paced_for = max(now - self._last_decrease, _SHORTEST_MEASURE)
             floor = max(floor, self._epoch_accepted / paced_for)
         else:
-            sent = self._counts.totals(now)[0]
-            assert self._first_answer is not None
-            current = sent / min(options.window, max(now - self._first_answer, _SHORTEST_MEASURE))
+            current = self._send_rate(now)
         self._w_max = max(current, options.min_rate)
         self._k = (self._w_max * (1.0 - options.beta) / _SCALE) ** (1.0 / 3.0)
         self._rate = max(floor, options.beta * current)
@@ -161,6 +173,33 @@ class RateLimiterState:
         self._epoch_sent = self._epoch_throttled = self._epoch_accepted = 0
         self._next_slot = max(self._next_slot, now)
         self._pacing = True
+
+    def tally(self, now: float) -> None:
+        """Count an answer that was not throttled while not pacing: every
+        call's path while the endpoint does not throttle. Only the send rate
+        is kept, in a plain counter per window, without the lock (a count
+        lost to a race only blurs the estimate a first throttle starts from)."""
+        if now < self._tally_until:
+            self._tally += 1
+        else:
+            self._start_tally(now)
+
+    def _start_tally(self, now: float) -> None:
+        """A new window of the send-rate tally; the one it ends gives the last rate."""
+        if self._tally_since is not None and now > self._tally_since:
+            self._last_rate = self._tally / (now - self._tally_since)
+        self._tally, self._tally_since = 1, now
+        self._tally_until = now + self.options.window
+
+    def _send_rate(self, now: float) -> float:
+        """Attempts answered per second lately: this window's tally, or the
+        last window's rate while this one is young."""
+        assert self._tally_since is not None
+        elapsed = max(now - self._tally_since, _SHORTEST_MEASURE)
+        current = self._tally / elapsed
+        if elapsed < self.options.window / 2 and self._last_rate:
+            return max(current, self._last_rate) if self._tally < _MIN_ANSWERS else current
+        return current
 
     def snapshot(self, now: float) -> RateSnapshot:
         with self._lock:

@@ -78,7 +78,7 @@ class CallCore:
 
     __slots__ = ("call", "_wait", "_breaker_of", "_budget_of", "_limiter_of", "_observed",
                  "_events", "_resume", "_retry_state", "_hedge_delay", "_moved_at_once", "_paced",
-                 "finished")
+                 "_limiter_memo", "finished")
 
     def __init__(
         self, call: Call, *, wait: Wait, breaker_of: BreakerOf, budget_of: BudgetOf,
@@ -90,6 +90,7 @@ class CallCore:
         self._breaker_of = breaker_of
         self._budget_of = budget_of
         self._limiter_of = limiter_of
+        self._limiter_memo: tuple[Route, RateLimiterState | None] | None = None
         #: Someone listens (hooks): make the routine per-attempt events too.
         self._observed = observed
         self._events: list[Any] = []
@@ -168,20 +169,22 @@ class CallCore:
         outcome = classify(error, trace, call.operation.model)
         events: list[Any] = []
         failure = f"{outcome.kind} ({outcome.error})" if outcome.error else outcome.kind
+        failed = outcome.endpoint_failed
         breaker = call.breaker if leg.route is call.route else self._breaker_of(leg.route)
         if leg.admission is not None and breaker is not None:
-            transition = breaker.record(ended, leg.admission, outcome.endpoint_failed, failure)
+            transition = breaker.record(ended, leg.admission, failed, failure)
             self._note_transition(transition, events)
         if call.routes is not None:
             switch = call.routes.record(ended, leg.route.index, outcome, failure)
             if switch is not None:
                 self._note_switch(switch, events)
-        limiter = self._limiter(leg.route)
-        if limiter is not None and outcome.endpoint_failed is not None:
-            limiter.record(
-                ended, throttled=outcome.throttled,
-                accepted=outcome.endpoint_failed is False and not outcome.throttled,
-            )
+        limiter = self._limiter(leg.route) if self._limiter_of is not None else None
+        if limiter is not None and failed is not None:
+            throttled = outcome.throttled
+            if throttled or limiter.pacing:
+                limiter.record(ended, throttled=throttled, accepted=failed is False and not throttled)
+            else:
+                limiter.tally(ended)  # all a healthy answer changes
         if call.hedge is not None and leg.attempt == 1 and outcome.succeeded:
             # Answers only: a fast refusal says nothing about how long a read takes.
             call.hedge.observe(ended - started)
@@ -286,7 +289,8 @@ class CallCore:
 
     def _attempt(self, now: float) -> Send:
         """Pace, admit, count and address the next attempt."""
-        self._pace(now)
+        if self._limiter_of is not None:
+            self._pace(now)
         admission = self._admit(now)
         call = self.call
         first = call.attempts == 0
@@ -314,13 +318,15 @@ class CallCore:
         call = self.call
         assert call.route is not None
         limiter = self._limiter(call.route)
-        if limiter is None:
+        if limiter is None or not limiter.pacing:
             return
-        latest, before = now + limiter.options.max_wait, f"{limiter.options.max_wait:g}s from now"
+        max_wait = limiter.options.max_wait
+        latest = now + max_wait
         if call.deadline_at is not None and call.deadline_at < latest:
-            latest, before = call.deadline_at, "the call's deadline"
+            latest = call.deadline_at
         wait = limiter.reserve(now, latest)
         if wait is None:
+            before = "the call's deadline" if latest == call.deadline_at else f"{max_wait:g}s from now"
             call.stop_reason = StopReason.RATE_LIMITED
             if call.attempts and call.last_error is not None:
                 raise _Decided(self._finish(now, error=call.last_error))
@@ -334,7 +340,14 @@ class CallCore:
             raise _Decided(Sleep(wait))
 
     def _limiter(self, route: Route) -> RateLimiterState | None:
-        return None if self._limiter_of is None else self._limiter_of(route)
+        if self._limiter_of is None:
+            return None
+        # One lookup per region the call uses; one tuple, replaced whole, so a
+        # hedge leg's thread never pairs a route with another route's limiter.
+        memo = self._limiter_memo
+        if memo is None or memo[0] is not route:
+            memo = self._limiter_memo = (route, self._limiter_of(route))
+        return memo[1]
 
     def _admit(self, now: float) -> Any:
         """Ask the breaker; an open one sends the attempt to another region
