@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import ClassVar
 
 from resilient_cloud._options import RateLimiter
 from resilient_cloud._window import SlidingCounts
@@ -58,6 +59,12 @@ class RateSnapshot:
 
 class RateLimiterState:
     """One endpoint's send rate (thread-safe)."""
+
+    #: Whether any endpoint in this process has throttled (since the last
+    #: ``rc.testing.reset()``). Until one does, a call does no rate-limiter
+    #: work at all: every call pays for this limiter only after throttling
+    #: has been seen (read without a lock: a bool, set once).
+    engaged: ClassVar[bool] = False
 
     def __init__(self, options: RateLimiter) -> None:
         self.options = options
@@ -129,6 +136,9 @@ class RateLimiterState:
                 return
             counts.add(now, _THROTTLED)
             self._epoch_throttled += 1
+            RateLimiterState.engaged = True
+            if self._tally < 2 and not self._pacing:
+                return  # the first answer seen: no send rate to slow down from yet
             if now < self._steps_aside_until:
                 return
             if self._pacing:

@@ -27,6 +27,7 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 
 from resilient_cloud._dns.cache import clear_caches
+from resilient_cloud._ratelimit import RateLimiterState
 from resilient_cloud._registry import REGISTRY
 from resilient_cloud._telemetry.logs import LIMITER
 
@@ -78,11 +79,12 @@ class FakeClock:
 
 def reset() -> None:
     """Forget every shared state in this process: the per-endpoint budgets,
-    breakers and bulkheads, every cached DNS answer, and the log lines'
-    rate limits."""
+    breakers, bulkheads and rate limiters (and that any endpoint throttled),
+    every cached DNS answer, and the log lines' rate limits."""
     REGISTRY.clear()
     clear_caches()
     LIMITER.clear()
+    RateLimiterState.engaged = False
 
 
 @dataclass(frozen=True)

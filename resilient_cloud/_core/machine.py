@@ -178,7 +178,9 @@ class CallCore:
             switch = call.routes.record(ended, leg.route.index, outcome, failure)
             if switch is not None:
                 self._note_switch(switch, events)
-        limiter = self._limiter(leg.route) if self._limiter_of is not None else None
+        limiter = None
+        if self._limiter_of is not None and (outcome.throttled or RateLimiterState.engaged):
+            limiter = self._limiter(leg.route)  # nothing to do until a throttle is seen
         if limiter is not None and failed is not None:
             throttled = outcome.throttled
             if throttled or limiter.pacing:
@@ -289,7 +291,7 @@ class CallCore:
 
     def _attempt(self, now: float) -> Send:
         """Pace, admit, count and address the next attempt."""
-        if self._limiter_of is not None:
+        if self._limiter_of is not None and RateLimiterState.engaged:
             self._pace(now)
         admission = self._admit(now)
         call = self.call

@@ -97,7 +97,8 @@ def test_paced_at_the_rate_the_service_admits_few_requests_are_throttled() -> No
 
 def test_slots_are_spaced_at_the_rate_and_one_after_the_latest_moment_is_not_taken() -> None:
     limiter = RateLimiterState(OPTIONS)
-    limiter.record(0.0, throttled=True, accepted=False)
+    for _ in range(2):
+        limiter.record(0.0, throttled=True, accepted=False)
     rate = limiter.snapshot(0.0).rate
     assert rate is not None
     waits = [limiter.reserve(0.0, 0.5) for _ in range(40)]
@@ -141,7 +142,8 @@ def test_the_rate_grows_back_between_throttles() -> None:
 
 def test_it_never_paces_below_its_floor() -> None:
     limiter = RateLimiterState(rc.RateLimiter(min_rate=2.0))
-    limiter.record(0.0, throttled=True, accepted=False)
+    for _ in range(2):
+        limiter.record(0.0, throttled=True, accepted=False)
     rate = limiter.snapshot(0.0).rate
     assert rate is not None and rate >= 2.0
 
@@ -159,3 +161,17 @@ def test_bad_options_are_refused_naming_the_field(fields, named) -> None:
 def test_a_policy_refuses_a_rate_limiter_of_the_wrong_type() -> None:
     with pytest.raises(TypeError, match="rate_limiter"):
         rc.Policy(rate_limiter={"beta": 0.5})  # type: ignore[arg-type]
+
+
+def test_the_first_throttle_measures_the_send_rate_and_the_next_paces() -> None:
+    assert RateLimiterState.engaged is False  # rc.testing.reset() between tests
+    limiter = RateLimiterState(OPTIONS)
+    # Until a throttle is seen the call core counts nothing (tests/drivers/test_rate_limit.py).
+    limiter.record(0.0, throttled=True, accepted=False)
+    assert RateLimiterState.engaged is True  # every endpoint's answers are counted from now
+    assert limiter.snapshot(0.0).pacing is False
+    for i in range(1, 10):
+        limiter.tally(i * 0.01)  # 100 answers a second
+    limiter.record(0.1, throttled=True, accepted=False)
+    rate = limiter.snapshot(0.1).rate
+    assert rate is not None and 0.7 * 90 <= rate <= 0.7 * 110
