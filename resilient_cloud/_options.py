@@ -276,8 +276,9 @@ class CircuitBreaker:
 class RateLimiter:
     """Pace requests to an endpoint that throttles, shared per endpoint.
 
-    Off until the endpoint throttles; then every attempt takes a slot at an
-    adaptive rate (CUBIC, as botocore's adaptive mode, but never below the
+    Does nothing until an endpoint in the process throttles; the first
+    throttle an endpoint sees starts measuring its send rate, and from the
+    next one on every attempt to it takes a slot at an adaptive rate (CUBIC, as botocore's adaptive mode, but never below the
     rate the service has been accepting over ``window`` seconds, and not
     lowered when throttles do not fall as the rate falls). A call whose slot
     would come after its deadline, or more than ``max_wait`` seconds away,
