@@ -23,7 +23,7 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 import tenacity
-from botocore import translate
+from botocore import configprovider, translate
 from botocore.exceptions import CapacityNotAvailableError
 from botocore.retries import adaptive, bucket, quota, standard, throttling
 from botocore.retryhandler import create_retry_handler
@@ -238,6 +238,11 @@ def client_factory(name: str, policy: Policy | None = None) -> Callable[[Simulat
 _LEGACY: list[Any] = []
 
 
+def _new_retries() -> bool:
+    """Whether this botocore runs its newer standard retries (1.44's default)."""
+    return bool(getattr(configprovider, "NEW_RETRIES_ENABLED", False))
+
+
 def _legacy_handler() -> Any:
     """botocore's legacy needs-retry handler for DynamoDB, built as botocore
     builds it; it keeps no state, so one serves every client."""
@@ -258,11 +263,19 @@ def _standard_client(sim: Simulation, rng: random.Random, *, limited: bool) -> P
     on the simulated clock."""
     adapter = standard.RetryEventAdapter()
     detector = standard.ThrottlingErrorDetector(adapter)
+    max_attempts = standard.DEFAULT_MAX_ATTEMPTS
+    backoff = standard.ExponentialBackoff(random=rng.random)
+    if _new_retries():  # botocore's 2026 retries: per-service attempts, throttling-aware backoff
+        service_attempts = getattr(standard, "_SERVICE_MAX_ATTEMPTS", {})
+        max_attempts = service_attempts.get("dynamodb", max_attempts)
+        backoff = standard.ExponentialBackoff(
+            random=rng.random, service_name="dynamodb", throttling_detector=detector
+        )
     quota_checker = standard.RetryQuotaChecker(quota.RetryQuota(), detector)
     handler = standard.RetryHandler(
         retry_policy=standard.RetryPolicy(
-            retry_checker=standard.StandardRetryConditions(max_attempts=standard.DEFAULT_MAX_ATTEMPTS),
-            retry_backoff=standard.ExponentialBackoff(random=rng.random),
+            retry_checker=standard.StandardRetryConditions(max_attempts=max_attempts),
+            retry_backoff=backoff,
         ),
         retry_event_adapter=adapter,
         retry_quota=quota_checker,
