@@ -1,10 +1,12 @@
 """The client-side rate limiter that absorbs throttling, per endpoint.
 
-A throttle is the service saying "slower", not "broken". Until the first
-throttle the limiter does nothing; from then on every attempt to the
-endpoint takes a slot at the limiter's rate (a virtual schedule: each slot
-``1 / rate`` after the last), and a caller whose slot would come after its
-deadline (or after ``max_wait``) is refused at once instead of held.
+A throttle is the service saying "slower", not "broken". Until some
+endpoint in the process throttles, calls do no limiter work at all. The
+first throttle an endpoint sees starts measuring its send rate; from the
+next one on every attempt to the endpoint takes a slot at the limiter's
+rate (a virtual schedule: each slot ``1 / rate`` after the last), and a
+caller whose slot would come after its deadline (or after ``max_wait``) is
+refused at once instead of held.
 
 The rate follows botocore's adaptive mode (CUBIC, ``botocore.retries.
 throttling``): on a throttle it drops to ``beta`` of the rate it was
@@ -12,8 +14,8 @@ sending at; between throttles it grows back along the cubic curve towards
 and past that rate. Two changes make it absorb throttling instead of
 failing callers:
 
-- It never drops below the rate the service has recently been accepting
-  (successes per second over the last ``window``): a service that admits R
+- A decrease never goes below the rate the service accepted while the
+  limiter paced at the rate being decreased: a service that admits R
   requests per second gets R, not 0.7 R on average.
 - It stops lowering its rate when throttles do not fall as the rate falls:
   when the share of answers throttled at the rate a decrease set is no
@@ -46,6 +48,10 @@ _SUBSTANTIAL = 0.1
 _SLOWER = 0.85
 # How long the limiter steps aside then, in windows.
 _STEP_ASIDE_WINDOWS = 5
+# Rates are never measured over less than this (seconds).
+_SHORTEST_MEASURE = 0.02
+# CUBIC's scale constant (botocore.retries.throttling.CubicCalculator).
+_SCALE = 0.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +129,7 @@ class RateLimiterState:
             self.tally(now)
             return
         with self._lock:
-            if now < self._tally_until:
-                self._tally += 1
-            else:
-                self._start_tally(now)
+            self.tally(now)
             counts = self._counts
             counts.add(now, _SENT)
             self._epoch_sent += 1
@@ -146,14 +149,13 @@ class RateLimiterState:
                     return  # too few answers at this rate to judge it, or to slow down again
                 share = self._epoch_throttled / self._epoch_sent
                 reference = self._reference
-                if reference is None:
-                    self._reference = (share, self._rate)
-                elif self._rate <= _SLOWER * reference[1]:
-                    # Slower than when the share was last taken: did it fall?
+                # Slower than when the share was last taken: did it fall?
+                slower = reference is not None and self._rate <= _SLOWER * reference[1]
+                if reference is None or slower:
                     self._reference = (share, self._rate)
                 if (
-                    reference is not None and self._rate <= _SLOWER * reference[1]
-                    and share >= _SUBSTANTIAL and share >= _NOT_FALLING * reference[0]
+                    slower and reference is not None and share >= _SUBSTANTIAL
+                    and share >= _NOT_FALLING * reference[0]
                 ):
                     # Slowing down did not lower the share throttled: step aside.
                     self._pacing = False
@@ -230,9 +232,3 @@ class RateLimiterState:
     def __repr__(self) -> str:
         state = f"pacing at {self._rate:.1f}/s" if self._pacing else "not pacing"
         return f"<RateLimiterState {state}>"
-
-
-# Rates are never measured over less than this (seconds).
-_SHORTEST_MEASURE = 0.02
-# CUBIC's scale constant (botocore.retries.throttling.CubicCalculator).
-_SCALE = 0.4

@@ -183,10 +183,7 @@ class CallCore:
             limiter = self._limiter(leg.route)  # nothing to do until a throttle is seen
         if limiter is not None and failed is not None:
             throttled = outcome.throttled
-            if throttled or limiter.pacing:
-                limiter.record(ended, throttled=throttled, accepted=failed is False and not throttled)
-            else:
-                limiter.tally(ended)  # all a healthy answer changes
+            limiter.record(ended, throttled=throttled, accepted=failed is False and not throttled)
         if call.hedge is not None and leg.attempt == 1 and outcome.succeeded:
             # Answers only: a fast refusal says nothing about how long a read takes.
             call.hedge.observe(ended - started)

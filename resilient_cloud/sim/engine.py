@@ -18,12 +18,21 @@ from resilient_cloud.sim.model import dynamodb_operation
 from resilient_cloud.sim.recorder import Recorder, Timeline
 from resilient_cloud.sim.replies import Reply
 from resilient_cloud.sim.scenarios import SimScenario
-from resilient_cloud.sim.service import OK, SERVER_ERROR, SHED, THROTTLED, TIMEOUT, Answer, Service
+from resilient_cloud.sim.service import (
+    DNS_FAILED,
+    OK,
+    SERVER_ERROR,
+    SHED,
+    THROTTLED,
+    TIMEOUT,
+    Answer,
+    Service,
+)
 
 _REGION = "us-east-1"
 _ENDPOINT = Endpoint("aws", "dynamodb", _REGION, "dynamodb.us-east-1.amazonaws.com")
 #: Answers kinds whose Reply the plain policies may share (they do not annotate errors).
-_SHARED = (OK, SERVER_ERROR, SHED, THROTTLED, TIMEOUT, "dns-failed")
+_SHARED = (OK, SERVER_ERROR, SHED, THROTTLED, TIMEOUT, DNS_FAILED)
 
 
 class _BotocoreClock:

@@ -136,17 +136,16 @@ class TenacityClient:
     def call(self, sim: Simulation, submitted: float) -> Process:
         env = sim.env
         state = tenacity.RetryCallState(None, None, (), {})  # type: ignore[arg-type]
-        state.start_time = env.now
+        state.start_time = env.now  # attempt_number starts at 1, as tenacity's does
         sent = 0
         while True:
-            state.attempt_number = attempt = state.attempt_number if sent else 1
             ok, attempts, _ = yield from self._inner.attempts(sim)
             sent += attempts
             if ok or self.STOP(state):
                 sim.recorder.ended(submitted, env.now, ok, sent)
                 return
             wait = self.WAIT(state)
-            state.attempt_number = attempt + 1
+            state.attempt_number += 1
             yield env.timeout(wait)
 
 
