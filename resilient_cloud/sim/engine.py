@@ -117,34 +117,40 @@ def run(
     env = sim.env
 
     def run_call(index: int, client: Any, submitted: float) -> Any:
-        if scenario.threads is None:
-            yield from client.call(sim, submitted)
-            return
         pool = workers.get(index)
         if pool is None:
             pool = workers[index] = simpy.Resource(env, capacity=scenario.threads)
         with pool.request() as worker:
             yield worker  # queued for a thread, as an executor queues calls
-            yield from client.call(sim, submitted)
+            ended = env.event()
+            client.start(sim, submitted, ended.succeed)
+            yield ended
 
     def arrive() -> Any:
         base = scenario.clients * scenario.rate
+        threaded = scenario.threads is not None
         while True:
+            # The rate changes only at a step: look it up there, not per arrival.
             rate = base * scenario.rate_multiplier(env.now)
-            gap = arrivals.expovariate(rate) if rate > 0 else scenario.bucket
             next_step = _next_rate_step(scenario, env.now)
-            if env.now + gap >= scenario.duration:
+            until = scenario.duration if next_step is None else min(next_step, scenario.duration)
+            while True:
+                gap = arrivals.expovariate(rate) if rate > 0 else scenario.bucket
+                if env.now + gap >= until:
+                    break
+                yield env.timeout(gap)
+                index = arrivals.randrange(scenario.clients)
+                client = clients[index]
+                if client is None:
+                    client = clients[index] = make_client(sim, random.Random(seed * 1_000_003 + index))
+                sim.recorder.submitted(env.now)
+                if threaded:
+                    env.process(run_call(index, client, env.now))
+                else:
+                    client.start(sim, env.now)
+            if until >= scenario.duration:
                 return
-            if next_step is not None and env.now + gap >= next_step:
-                yield env.timeout(next_step - env.now)  # memoryless: draw again at the new rate
-                continue
-            yield env.timeout(gap)
-            index = arrivals.randrange(scenario.clients)
-            client = clients[index]
-            if client is None:
-                client = clients[index] = make_client(sim, random.Random(seed * 1_000_003 + index))
-            sim.recorder.submitted(env.now)
-            env.process(run_call(index, client, env.now))
+            yield env.timeout(until - env.now)  # memoryless: draw again at the new rate
 
     horizon = scenario.duration + scenario.drain
 

@@ -12,8 +12,9 @@
   and backoff, built from an ``rc.Policy`` with the simulator's clock.
 
 Each simulated client is a separate machine: its quota, limiter, budget and
-breaker are its own. A client's ``call(sim, submitted)`` is a simpy process
-body that records how the call ended (the engine records its submission).
+breaker are its own. A client's ``start(sim, submitted, then)`` makes one
+call now and records how it ended (the engine records its submission), then
+calls ``then``.
 """
 
 from __future__ import annotations
@@ -47,7 +48,19 @@ POLICIES = ("legacy", "standard", "adaptive", "tenacity-naive", "resilient")
 Process = Generator[Any, Any, Any]
 
 
-class PlainClient:
+class _ProcessClient:
+    """A client whose call is a simpy process body, ``call(sim, submitted)``."""
+
+    def call(self, sim: Simulation, submitted: float) -> Process:
+        raise NotImplementedError
+
+    def start(self, sim: Simulation, submitted: float, then: Callable[[], None] | None = None) -> None:
+        process = sim.env.process(self.call(sim, submitted))
+        if then is not None:
+            process.callbacks.append(lambda _event: then())
+
+
+class PlainClient(_ProcessClient):
     """A botocore client's retry loop: its needs-retry handler decides,
     its after-call handler refunds the quota, its limiter paces sends."""
 
@@ -124,7 +137,7 @@ class PlainClient:
                 yield sim.env.timeout(wait)
 
 
-class TenacityClient:
+class TenacityClient(_ProcessClient):
     """A user's tenacity decorator around a legacy client's call."""
 
     STOP = tenacity.stop_after_attempt(5)
@@ -170,9 +183,9 @@ class ResilientClient:
         self._retry_unsafe = retry is not None and retry.retry_unsafe
         self._route = sim.route
 
-    def call(self, sim: Simulation, submitted: float) -> Process:
-        env = sim.env
-        now = env.now
+    def start(self, sim: Simulation, submitted: float, then: Callable[[], None] | None = None) -> None:
+        """Make one call now; ``then`` is called when it ends."""
+        now = sim.env.now
         deadline = self._policy.deadline
         call = Call(
             operation=sim.operation, service="dynamodb", region=self._route.region,
@@ -185,28 +198,7 @@ class ResilientClient:
             call, wait=self._wait, breaker_of=self._breaker_of, budget_of=self._budget_of,
             limiter_of=self._limiter_of, observed=False,
         )
-        action = core.begin(now)
-        while not isinstance(action, Stop):
-            core.take_events()  # nobody listens: drop them
-            if isinstance(action, Send):
-                started = env.now
-                answer = sim.send()
-                yield env.timeout(answer.after)
-                reply = sim.reply(answer.kind)
-                # A fresh error: the one a call ends with is annotated.
-                error = None if reply.ok else reply.fresh_error()
-                judged = core.judge(action.leg, reply.result, error, reply.trace, started, env.now)
-                action = core.settle(judged, env.now)
-            elif isinstance(action, Sleep):
-                yield env.timeout(action.seconds)
-                action = core.slept(env.now)
-            elif isinstance(action, WaitForSlot):
-                # One call at a time per machine is far below any bulkhead.
-                action = core.admitted(env.now)
-            else:  # Build: the simulated client has no fallback regions
-                raise AssertionError(f"unexpected action {action!r}")
-        core.take_events()
-        sim.recorder.ended(submitted, env.now, action.error is None, call.attempts)
+        _CallInFlight(sim, core, submitted, then).drive(core.begin(now))
 
     def _breaker_of(self, route: Route) -> CircuitBreakerState | None:
         return self._breaker
@@ -216,6 +208,62 @@ class ResilientClient:
 
     def _limiter_of(self, route: Route) -> RateLimiterState | None:
         return self._limiter
+
+
+class _CallInFlight:
+    """The driver of one resilient_cloud call on the simulated clock: each
+    action the call core decides is carried out, and its answer (or the end
+    of its sleep) comes back as a simpy callback. No simpy process per call:
+    a process costs two more events and a generator, and a fleet makes
+    hundreds of thousands of calls."""
+
+    __slots__ = ("_sim", "_core", "_submitted", "_then", "_leg", "_kind", "_sent_at")
+
+    def __init__(
+        self, sim: Simulation, core: CallCore, submitted: float, then: Callable[[], None] | None,
+    ) -> None:
+        self._sim = sim
+        self._core = core
+        self._submitted = submitted
+        self._then = then
+
+    def drive(self, action: Any) -> None:
+        """Carry out ``action``, and the next ones until one takes time."""
+        sim, core = self._sim, self._core
+        env = sim.env
+        while True:
+            core.take_events()  # nobody listens: drop them
+            if isinstance(action, Send):
+                self._leg, self._sent_at = action.leg, env.now
+                answer = sim.send()
+                self._kind = answer.kind
+                env.timeout(answer.after).callbacks.append(self._answered)
+                return
+            if isinstance(action, Sleep):
+                env.timeout(action.seconds).callbacks.append(self._woken)
+                return
+            if isinstance(action, WaitForSlot):
+                # One call at a time per machine is far below any bulkhead.
+                action = core.admitted(env.now)
+            elif isinstance(action, Stop):
+                sim.recorder.ended(self._submitted, env.now, action.error is None, core.call.attempts)
+                if self._then is not None:
+                    self._then()
+                return
+            else:  # Build: the simulated client has no fallback regions
+                raise AssertionError(f"unexpected action {action!r}")
+
+    def _answered(self, _event: Any) -> None:
+        now = self._sim.env.now
+        reply = self._sim.reply(self._kind)
+        # A fresh error: the one a call ends with is annotated.
+        error = None if reply.ok else reply.fresh_error()
+        core = self._core
+        judged = core.judge(self._leg, reply.result, error, reply.trace, self._sent_at, now)
+        self.drive(core.settle(judged, now))
+
+    def _woken(self, _event: Any) -> None:
+        self.drive(self._core.slept(self._sim.env.now))
 
 
 def client_factory(name: str, policy: Policy | None = None) -> Callable[[Simulation, random.Random], Any]:

@@ -28,7 +28,9 @@ def one_client_calls(policy: str, calls: int, scenario: SimScenario = OUTAGE,
     def caller():
         for _ in range(calls):
             sim.recorder.submitted(sim.env.now)
-            yield sim.env.process(client.call(sim, sim.env.now))
+            ended = sim.env.event()
+            client.start(sim, sim.env.now, ended.succeed)
+            yield ended
 
     sim.env.process(caller())
     sim.env.run()
