@@ -175,3 +175,16 @@ def test_the_first_throttle_measures_the_send_rate_and_the_next_paces() -> None:
     limiter.record(0.1, throttled=True, accepted=False)
     rate = limiter.snapshot(0.1).rate
     assert rate is not None and 0.7 * 90 <= rate <= 0.7 * 110
+
+
+def test_the_snapshot_shows_the_share_throttled_since_the_first_throttle() -> None:
+    # Every 4th of 200 answers throttled, at 100/s. Answers are counted from
+    # the first throttle (i=0) on, not those between it and the second (i=1..3,
+    # when only the send rate is tallied): 197 answers, of which 2 + 48
+    # (i=8, 12, ..., 196) throttled.
+    limiter = RateLimiterState(OPTIONS)
+    answers(limiter, 0.0, 100.0, 2.0, throttled_every=4)
+    snapshot = limiter.snapshot(1.99)
+    assert snapshot.throttled_share == pytest.approx(50 / 197)
+    # A window later nothing is left to count.
+    assert limiter.snapshot(1.99 + OPTIONS.window).throttled_share is None
