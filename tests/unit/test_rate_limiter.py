@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import heapq
+import subprocess
+import sys
 
 import pytest
+from botocore.retries.throttling import CubicCalculator
 
 import resilient_cloud as rc
 from resilient_cloud._ratelimit import RateLimiterState
@@ -188,3 +191,116 @@ def test_the_snapshot_shows_the_share_throttled_since_the_first_throttle() -> No
     assert snapshot.throttled_share == pytest.approx(50 / 197)
     # A window later nothing is left to count.
     assert limiter.snapshot(1.99 + OPTIONS.window).throttled_share is None
+
+
+# -- the decisions, exactly (each case below was a surviving mutant) ----------
+
+
+def test_after_a_decrease_the_rate_grows_back_along_botocores_cubic_curve() -> None:
+    limiter = RateLimiterState(OPTIONS)
+    answers(limiter, 0.0, 100.0, 1.0)
+    limiter.record(1.0, throttled=True, accepted=False)  # the first decrease, from ~100/s
+    decreased = limiter.snapshot(1.0).rate
+    assert decreased is not None
+    cubic = CubicCalculator(starting_max_rate=0.0, start_time=0.0)
+    assert cubic.error_received(decreased / OPTIONS.beta, 1.0) == pytest.approx(decreased)
+    for later in (1.5, 3.0, 5.0, 6.0, 8.0):
+        expected = max(decreased, cubic.success_received(later))
+        assert limiter.snapshot(later).rate == pytest.approx(expected)
+
+
+def test_the_next_free_slot_is_counted_from_now_and_is_zero_when_not_pacing() -> None:
+    limiter = RateLimiterState(OPTIONS)
+    assert limiter.next_slot_in(5.0) == 0.0
+    answers(limiter, 10.0, 100.0, 1.0)
+    limiter.record(11.0, throttled=True, accepted=False)
+    rate = limiter.snapshot(11.0).rate
+    assert rate is not None
+    assert limiter.reserve(11.0, 11.0) == 0.0
+    assert limiter.next_slot_in(11.0) == pytest.approx(1.0 / rate)
+    # A slot exactly at the latest moment is still taken.
+    assert limiter.reserve(11.0, 11.0 + 1.0 / rate) == pytest.approx(1.0 / rate)
+
+
+def test_it_slows_down_again_on_the_twentieth_answer_at_a_rate_not_before() -> None:
+    def paced_limiter() -> RateLimiterState:
+        limiter = RateLimiterState(OPTIONS)
+        answers(limiter, 0.0, 100.0, 1.0)
+        limiter.record(1.0, throttled=True, accepted=False)  # pacing from here
+        return limiter
+
+    for answers_before_the_throttle, slows_down in ((18, False), (19, True)):
+        limiter = paced_limiter()
+        for i in range(answers_before_the_throttle):
+            limiter.record(1.0 + (i + 1) * 0.025, throttled=False, accepted=True)
+        now = 1.0 + (answers_before_the_throttle + 1) * 0.025
+        before = limiter.snapshot(now).rate
+        limiter.record(now, throttled=True, accepted=False)
+        after = limiter.snapshot(now).rate
+        assert before is not None and after is not None
+        assert (after < 0.9 * before) is slows_down, answers_before_the_throttle
+
+
+def _two_paced_epochs(first: int, second: int) -> RateLimiterState:
+    """A limiter that paced two runs of 20 answers (40 a second), of which
+    ``first`` and then ``second`` were throttled, the last of each run among
+    them (the run's end, when the limiter judges its rate)."""
+    limiter = RateLimiterState(OPTIONS)
+    answers(limiter, 0.0, 100.0, 1.0)
+    now = 1.0
+    limiter.record(now, throttled=True, accepted=False)  # pacing from here
+    rates = [limiter.snapshot(now).rate]
+    for throttles in (first, second):
+        for i in range(20):
+            now += 0.025
+            throttled = i < throttles - 1 or i == 19
+            limiter.record(now, throttled=throttled, accepted=not throttled)
+        rates.append(limiter.snapshot(now).rate)
+    # The first run's end set a rate well below the one it ran at: the second
+    # run's share is compared with the first's (rates[2] may be None: stepped aside).
+    assert rates[1] is not None and rates[0] is not None and rates[1] <= 0.85 * rates[0]
+    return limiter
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "steps_aside", "why"),
+    [
+        (4, 2, False, "the share halved as the rate fell: throttling follows our load"),
+        (1, 1, False, "5% throttled is the edge a paced client probes, not a fault"),
+        (2, 2, True, "10% (substantial) and not falling"),
+        (20, 15, True, "exactly 3/4 of the share before: not falling"),
+        (20, 14, False, "below 3/4 of the share before: falling"),
+    ],
+)
+def test_it_steps_aside_only_when_a_substantial_share_does_not_fall_with_the_rate(
+    first, second, steps_aside, why
+) -> None:
+    limiter = _two_paced_epochs(first, second)
+    assert limiter.pacing is (not steps_aside), why
+
+
+@pytest.mark.parametrize(
+    ("throttle_after", "measured"),
+    [
+        (0.1, 100.0),  # a young window: the last full window's 100/s
+        (0.8, 100.0),  # still young (under half the window)
+        (1.0, 2 / 1.0),  # half the window: its own two answers in one second
+        (1.5, 2 / 1.5),
+    ],
+)
+def test_the_first_decrease_starts_from_the_send_rate_of_the_window(throttle_after, measured) -> None:
+    limiter = RateLimiterState(OPTIONS)
+    end = answers(limiter, 10.0, 100.0, 2.0)  # a full window at 100/s, from 10 s to 12 s
+    assert end == 12.0
+    limiter.record(12.0, throttled=False, accepted=True)  # the first answer of the next window
+    limiter.record(12.0 + throttle_after, throttled=True, accepted=False)
+    rate = limiter.snapshot(12.0 + throttle_after).rate
+    assert rate == pytest.approx(max(OPTIONS.min_rate, OPTIONS.beta * measured), rel=1e-9)
+
+
+def test_a_new_process_does_no_limiter_work_until_an_endpoint_throttles() -> None:
+    # rc.testing.reset() resets the flag between tests; this is the value a
+    # process starts with.
+    code = "from resilient_cloud._ratelimit import RateLimiterState as S; print(S.engaged)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
