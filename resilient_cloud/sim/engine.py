@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 from collections.abc import Callable
@@ -170,7 +171,17 @@ def run(
 
     env.process(arrive())
     env.process(tick())
-    env.run(until=horizon)
+    # A fleet allocates millions of short-lived objects (events, calls,
+    # errors) and keeps few: collecting the youngest generation every 100,000
+    # allocations instead of every 700 makes the run ~9% faster (10,000
+    # machines, resilient policy: 0.93 to 1.03 million attempts per CPU
+    # minute; peak memory +10%).
+    thresholds = gc.get_threshold()
+    gc.set_threshold(100_000, *thresholds[1:])
+    try:
+        env.run(until=horizon)
+    finally:
+        gc.set_threshold(*thresholds)
     recorder = sim.recorder
     return FleetRun(
         policy=policy, scenario=scenario, seed=seed, timeline=recorder.timeline,
