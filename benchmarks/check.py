@@ -579,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         run = _run(plan, args.seed, args.quick, console)
         report.write_json(run, args.json or HERE / f"{args.target}.json")
-        report.render(run, console)
+        report.render(run, console, detail=True)
     failed = 0
     for name, ok, detail in verdicts(checks, run):
         failed += not ok

@@ -37,6 +37,10 @@ def add_parser(commands: Any) -> None:
         help="subjects as one comma-separated list (added to any --subject)",
     )
     parser.add_argument("--quick", action="store_true", help="fewer calls and shorter caps")
+    parser.add_argument(
+        "--detail", action="store_true",
+        help="after the summary, every scenario's table with every subject and figure",
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed for faults and jitter (default 1)")
     parser.add_argument("--calls", type=positive_int, help="calls per subject, overriding the scenario's")
     parser.add_argument(
@@ -105,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
             calls=args.calls, cap=args.cap, progress=progress,
             on_sample=view.update if view is not None else None,
         )
-    report.render(result, console)
+    report.render(result, console, detail=args.detail)
     if args.json:
         report.write_json(result, args.json)
         console.print(f"results written to {args.json}")

@@ -9,7 +9,11 @@ from typing import Any
 from resilient_cloud.bench.load import CallRecord
 from resilient_cloud.bench.stats import percentile
 
-BUCKET = 0.5  # seconds per timeline point
+#: Seconds per timeline point: at most BUCKET, and small enough for about
+#: POINTS points (a quick run lasts a few seconds), but not under MIN_BUCKET.
+BUCKET = 0.5
+POINTS = 60
+MIN_BUCKET = 0.05
 #: A call that succeeded within this many seconds of its submission counts
 #: as served in time ("window_success_in_time": >= 99.9% within 1 s).
 IN_TIME = 1.0
@@ -144,25 +148,45 @@ def timeline(
 ) -> dict[str, list[float]]:
     """Per-bucket offered load, goodput (successes finished) and requests the
     server saw, each per second."""
-    buckets = max(1, math.ceil(elapsed / BUCKET))
+    bucket = bucket_for(elapsed)
+    buckets = max(1, math.ceil(elapsed / bucket))
     offered = [0.0] * buckets
     goodput = [0.0] * buckets
     for record in records:
         if record.kind != "main":
             continue
-        offered[min(buckets - 1, int(record.submitted / BUCKET))] += 1 / BUCKET
+        offered[min(buckets - 1, int(record.submitted / bucket))] += 1 / bucket
         if record.ok:
-            goodput[min(buckets - 1, int(record.end / BUCKET))] += 1 / BUCKET
+            goodput[min(buckets - 1, int(record.end / bucket))] += 1 / bucket
     requests = [0.0] * buckets
     previous_t, previous_n = 0.0, 0
     for t, n in request_samples:
-        # The requests counted at t arrived since the previous sample.
-        index = min(buckets - 1, int((previous_t + t) / 2 / BUCKET))
-        requests[index] += (n - previous_n) / BUCKET
+        # The requests counted at t arrived since the previous sample: spread
+        # over the buckets that span (samples may be further apart than buckets).
+        _spread(requests, bucket, previous_t, t, n - previous_n)
         previous_t, previous_n = t, n
     return {
-        "t": [round(i * BUCKET, 3) for i in range(buckets)],
+        "t": [round(i * bucket, 3) for i in range(buckets)],
         "offered": offered,
         "goodput": goodput,
         "requests": requests,
     }
+
+
+def bucket_for(elapsed: float) -> float:
+    """The timeline's bucket for a run of ``elapsed`` seconds."""
+    return min(BUCKET, max(MIN_BUCKET, elapsed / POINTS))
+
+
+def _spread(series: list[float], bucket: float, start: float, end: float, count: float) -> None:
+    """Add ``count`` events that came evenly between ``start`` and ``end`` to
+    ``series`` (per second, buckets of ``bucket`` seconds)."""
+    last = len(series) - 1
+    if end <= start:
+        series[min(last, max(0, int(end / bucket)))] += count / bucket
+        return
+    first_index = int(start / bucket)
+    for index in range(first_index, int(end / bucket) + 1):
+        overlap = min(end, (index + 1) * bucket) - max(start, index * bucket)
+        if overlap > 0:
+            series[min(last, index)] += count * overlap / (end - start) / bucket

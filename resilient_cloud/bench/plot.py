@@ -1,12 +1,16 @@
-"""PNG timelines: offered load, requests the servers saw, and goodput, per
-subject, one row per scenario; and what the resilient subjects' library
-saw (retries per second, the primary's retry budget and breaker state),
-from their health samples (matplotlib, no display needed)."""
+"""The benchmark's PNG (matplotlib, no display needed): at the top, the
+summary's headline figures as grouped bars per scenario (plain botocore's
+best against resilient_cloud); below, per scenario, timelines of offered
+load, requests the servers saw and goodput per subject, and what the
+resilient subjects' library saw (retries per second, the primary's retry
+budget and breaker state) from their health samples."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+from resilient_cloud.bench import summary
 
 PANELS = (
     ("offered", "offered calls/s"),
@@ -25,11 +29,17 @@ def write_png(run: dict[str, Any], path: Path) -> None:
     for result in run["results"]:
         if "timeline" in result:
             rows.setdefault(result["scenario"], []).append(result)
-    if not rows:
+    compared = summary.rows(run)
+    if not rows and not compared:
         return
+    lines = len(rows) + (1 if compared else 0)
     figure, axes = plt.subplots(
-        len(rows), len(PANELS) + 1, figsize=(20, 2.8 * len(rows)), squeeze=False
+        lines, len(PANELS) + 1, figsize=(20, 2.8 * lines), squeeze=False
     )
+    if compared:
+        for ax, index in zip(axes[0], range(len(summary.FIGURES))):
+            _summary_panel(ax, compared, index)
+        axes = axes[1:]
     for row_axes, (scenario, results) in zip(axes, rows.items()):
         window = run["scenarios"][scenario].get("window")
         for ax, (key, label) in zip(row_axes, PANELS):
@@ -45,7 +55,7 @@ def write_png(run: dict[str, Any], path: Path) -> None:
         f"{' (quick)' if run['quick'] else ''}; shaded: fault window",
         fontsize=10,
     )
-    figure.tight_layout(rect=(0, 0, 1, 1 - 0.45 / (2.8 * len(rows))))  # room for the title (0.45 in)
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.45 / (2.8 * lines)))  # room for the title (0.45 in)
     figure.savefig(path, dpi=90)
     plt.close(figure)
 
@@ -58,6 +68,42 @@ def frame(ax: Any, title: str, window: Any) -> None:
     ax.set_xlabel("seconds", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.set_ylim(bottom=0)
+
+
+#: The summary's bars: plain botocore's best, resilient_cloud's.
+_SIDES = (("plain botocore (best mode)", "tab:gray"), ("resilient_cloud", "tab:blue"))
+#: Figures spanning orders of magnitude (requests per call in an outage, p99s).
+_LOG_SCALE = {"req/call", "p99 s"}
+
+
+def _summary_panel(ax: Any, compared: list[summary.SummaryRow], index: int) -> None:
+    """One headline figure, a pair of bars per scenario; "never" (no
+    recovery within the run) is written where its bar would be."""
+    figure = summary.FIGURES[index]
+    names = [row.scenario + ("" if row.resilient_subject == "resilient" else " (aio)") for row in compared]
+    width = 0.38
+    for side, (label, color) in enumerate(_SIDES):
+        for position, row in enumerate(compared):
+            cell = row.cells[index]
+            value = cell.plain if side == 0 else cell.resilient
+            never = cell.never_plain if side == 0 else cell.never_resilient
+            x = position + (side - 0.5) * width
+            if never:
+                ax.text(x, 0, "never", rotation=90, ha="center", va="bottom", fontsize=7, color=color)
+            elif value is not None:
+                shown = value * 100 if figure.header == "success" else value
+                ax.bar(x, shown, width, color=color, label=label if position == 0 else None)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=30, ha="right", fontsize=7)
+    ax.tick_params(axis="y", labelsize=7)
+    if figure.header in _LOG_SCALE:
+        ax.set_yscale("log")
+    title = {"success": "success in the fault, % (served within 1 s)",
+             "recovery s": "recovery after the fault, s", "req/call": "requests per call (log)",
+             "p99 s": "p99 latency, s (log)"}[figure.header]
+    ax.set_title(f"summary: {title}", fontsize=9)
+    if index == 0:
+        ax.legend(fontsize=7)
 
 
 _BREAKER_TICKS = (0, 1, 2), ("closed", "half-open", "open")

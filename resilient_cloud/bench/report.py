@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from resilient_cloud.bench import summary
+
 
 def _fmt(value: Any, spec: str, lower_bound: bool = False) -> str:
     if value is None:
@@ -42,13 +44,19 @@ COLUMNS = (
 _LOWER_BOUND_KEYS = {"server_requests", "amplification", "fallback_requests"}
 
 
-def render(run: dict[str, Any], console: Console) -> None:
+def render(run: dict[str, Any], console: Console, *, detail: bool = False) -> None:
+    """The summary (a row per scenario, with a verdict), then with ``detail``
+    every scenario's table."""
     env = run["environment"]
     console.print(
         f"botocore {env['botocore']}, resilient_cloud {env['resilient_cloud']}, "
         f"Python {env['python']}, {env['cpus']} CPUs, seed {run['seed']}"
         f"{' (quick)' if run['quick'] else ''}, {commit_line(env.get('commit'))}"
     )
+    _render_summary(run, console)
+    if not detail:
+        console.print("Every subject and figure per scenario: --detail (and --json).")
+        return
     for scenario, rows in _by_scenario(run).items():
         if "ratio" in rows[0]:
             _render_overhead(scenario, rows[0], console)
@@ -62,6 +70,39 @@ def render(run: dict[str, Any], console: Console) -> None:
             _render_scenario(scenario, run["scenarios"][scenario], subject_rows, console)
         for row in probe_rows:
             console.print(_probe_line(row).replace("**", ""))
+
+
+def _render_summary(run: dict[str, Any], console: Console) -> None:
+    """A row per scenario: plain botocore's best figure -> resilient_cloud's,
+    and the verdict in words, in 80 columns."""
+    compared = summary.lines(run)
+    if compared:
+        console.print("[bold]plain botocore → resilient_cloud[/bold]")
+        for text, worse in compared:
+            console.print(text, style="bold red" if worse else None, highlight=False, soft_wrap=True)
+        console.print(
+            "plain: the best of botocore's retry modes on each figure (legacy, standard, "
+            "adaptive; aiobotocore for the asyncio rows, marked aio). success: of the calls submitted during the fault, those "
+            "served within 1 s (all calls where a scenario has no fault window). recovery: from "
+            "the fault's end until every later call succeeded. Differences within 10% (0.5 pts, "
+            "0.25 s) count as the same.",
+            width=min(console.width, 100), highlight=False,
+        )
+    for scenario, rows in _by_scenario(run).items():
+        if "ratio" in rows[0]:
+            row = rows[0]
+            console.print(
+                f"{scenario}: resilient_cloud costs {row['ratio']:.3f}x plain botocore per call "
+                f"(no network; {row['plain_us_per_call']:.0f} vs {row['resilient_us_per_call']:.0f} us)"
+            )
+        elif "storm" in rows[0]:
+            for row in rows:
+                after = row["after"]
+                left = after["bulkhead_in_use"] + after["bulkhead_waiting"] + after["tasks"] + after["hedges_open"]
+                console.print(
+                    f"{scenario} ({row['subject']}): {row['cancelled']} of {row['calls_started']} "
+                    f"calls cancelled, {left} slots, tasks or hedges left behind"
+                )
 
 
 def commit_line(stamp: dict[str, Any] | None) -> str:

@@ -22,7 +22,12 @@ def test_bench_runs_side_by_side_and_writes_json(tmp_path) -> None:
         capture_output=True, text=True, timeout=240, check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    assert "outage" in completed.stdout and "resilient" in completed.stdout
+    # The summary leads: the outage's row, its verdict, and the overhead's line.
+    summary = completed.stdout.splitlines()
+    assert any(line.startswith("outage ") and "→" in line for line in summary), completed.stdout
+    assert any(line.startswith("  better: requests") for line in summary), completed.stdout
+    assert "overhead: resilient_cloud costs" in completed.stdout
+    assert "--detail" in completed.stdout
     run = json.loads(out.read_text())
     assert run["seed"] == 3
     assert run["environment"]["botocore"].startswith("1.43.")

@@ -52,11 +52,22 @@ def test_slow_calls_are_reported_apart() -> None:
 
 def test_timeline_buckets_per_second_rates() -> None:
     records = [record(0.1, True), record(0.2, False), record(0.6, True)]
-    series = timeline(records, [(0.25, 4), (0.75, 10)], elapsed=1.0)
-    assert series["t"] == [0.0, 0.5]
-    assert series["offered"] == [4.0, 2.0]
-    assert series["goodput"] == [2.0, 2.0]
-    assert series["requests"] == [8.0, 12.0]
+    series = timeline(records, [(0.25, 4), (0.75, 10)], elapsed=30.0)  # half-second buckets
+    assert series["t"][:3] == [0.0, 0.5, 1.0] and len(series["t"]) == 60
+    assert series["offered"][:3] == [4.0, 2.0, 0.0]
+    assert series["goodput"][:3] == [2.0, 2.0, 0.0]
+    # 4 requests in (0, 0.25], 6 in (0.25, 0.75]: half of those in each bucket.
+    assert series["requests"][:3] == [14.0, 6.0, 0.0]
+
+
+def test_a_quick_run_has_enough_points_to_show_a_fault() -> None:
+    # 3 seconds: 60 buckets of 50 ms; 100 requests a second sampled every 0.25 s
+    # are spread evenly, not piled into one bucket in five.
+    samples = [(0.25 * (i + 1), 25 * (i + 1)) for i in range(12)]
+    series = timeline([], samples, elapsed=3.0)
+    assert len(series["t"]) == 60 and series["t"][1] == 0.05
+    assert series["requests"] == pytest.approx([100.0] * 60)
+    assert len(timeline([], [], elapsed=600.0)["t"]) == 1200  # long runs keep 0.5 s buckets
 
 
 def test_slow_share_spreads_slow_calls_evenly() -> None:
