@@ -10,10 +10,13 @@ from resilient_cloud.bench.load import CallRecord
 from resilient_cloud.bench.stats import percentile
 
 #: Seconds per timeline point: at most BUCKET, and small enough for about
-#: POINTS points (a quick run lasts a few seconds), but not under MIN_BUCKET.
+#: POINTS points (a quick run lasts a few seconds), but not under MIN_BUCKET
+#: nor so small that a bucket holds fewer than CALLS_PER_BUCKET calls on
+#: average (below that a rate is mostly rounding: 1, 2 or 3 calls).
 BUCKET = 0.5
 POINTS = 60
 MIN_BUCKET = 0.05
+CALLS_PER_BUCKET = 4
 #: A call that succeeded within this many seconds of its submission counts
 #: as served in time ("window_success_in_time": >= 99.9% within 1 s).
 IN_TIME = 1.0
@@ -148,7 +151,7 @@ def timeline(
 ) -> dict[str, list[float]]:
     """Per-bucket offered load, goodput (successes finished) and requests the
     server saw, each per second."""
-    bucket = bucket_for(elapsed)
+    bucket = bucket_for(elapsed, sum(record.kind == "main" for record in records))
     buckets = max(1, math.ceil(elapsed / bucket))
     offered = [0.0] * buckets
     goodput = [0.0] * buckets
@@ -173,9 +176,10 @@ def timeline(
     }
 
 
-def bucket_for(elapsed: float) -> float:
-    """The timeline's bucket for a run of ``elapsed`` seconds."""
-    return min(BUCKET, max(MIN_BUCKET, elapsed / POINTS))
+def bucket_for(elapsed: float, calls: int = 0) -> float:
+    """The timeline's bucket for a run of ``elapsed`` seconds and ``calls`` calls."""
+    enough_calls = CALLS_PER_BUCKET * elapsed / calls if calls else 0.0
+    return min(BUCKET, max(MIN_BUCKET, elapsed / POINTS, enough_calls))
 
 
 def _spread(series: list[float], bucket: float, start: float, end: float, count: float) -> None:

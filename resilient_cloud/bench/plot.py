@@ -53,9 +53,9 @@ def write_png(run: dict[str, Any], path: Path) -> None:
     figure.suptitle(
         f"resilient_cloud bench, seed {run['seed']}, botocore {env['botocore']}"
         f"{' (quick)' if run['quick'] else ''}; shaded: fault window",
-        fontsize=10,
+        fontsize=10, y=1 - 0.1 / (2.8 * lines), va="top",
     )
-    figure.tight_layout(rect=(0, 0, 1, 1 - 0.45 / (2.8 * lines)))  # room for the title (0.45 in)
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (2.8 * lines)))  # room for the title (0.5 in)
     figure.savefig(path, dpi=90)
     plt.close(figure)
 

@@ -85,15 +85,16 @@ def _render_summary(run: dict[str, Any], console: Console) -> None:
             "adaptive; aiobotocore for the asyncio rows, marked aio). success: of the calls submitted during the fault, those "
             "served within 1 s (all calls where a scenario has no fault window). recovery: from "
             "the fault's end until every later call succeeded. Differences within 10% (0.5 pts, "
-            "0.25 s) count as the same.",
-            width=min(console.width, 100), highlight=False,
+            "0.25 s) count as the same. ≥: a lower bound (calls still running at the time cap).",
+            width=min(console.width, 80), highlight=False,
         )
     for scenario, rows in _by_scenario(run).items():
         if "ratio" in rows[0]:
             row = rows[0]
             console.print(
-                f"{scenario}: resilient_cloud costs {row['ratio']:.3f}x plain botocore per call "
-                f"(no network; {row['plain_us_per_call']:.0f} vs {row['resilient_us_per_call']:.0f} us)"
+                f"{scenario}: {row['ratio']:.3f}x plain's per-call cost (no network; "
+                f"{row['plain_us_per_call']:.0f} vs {row['resilient_us_per_call']:.0f} us)",
+                width=min(console.width, 80), highlight=False,
             )
         elif "storm" in rows[0]:
             for row in rows:
@@ -101,7 +102,8 @@ def _render_summary(run: dict[str, Any], console: Console) -> None:
                 left = after["bulkhead_in_use"] + after["bulkhead_waiting"] + after["tasks"] + after["hedges_open"]
                 console.print(
                     f"{scenario} ({row['subject']}): {row['cancelled']} of {row['calls_started']} "
-                    f"calls cancelled, {left} slots, tasks or hedges left behind"
+                    f"calls cancelled, {left} slots, tasks or hedges left behind",
+                    width=min(console.width, 80), highlight=False,
                 )
 
 

@@ -126,6 +126,10 @@ def _cell(figure: Figure, plain: dict[str, dict[str, Any]], resilient: dict[str,
             candidates.append((plain_value, name))
         elif plain_never:
             candidates.append((float("inf"), name))
+    # A lower bound (calls cut short by the time cap) is not a best value
+    # while some mode's figure is exact.
+    exact = [c for c in candidates if not _at_least(figure, plain[c[1]])]
+    candidates = exact or candidates
     if not candidates or (value is None and not never):
         return Cell(None, None, None)
     pick = min if figure.lower_is_better else max
@@ -142,7 +146,15 @@ def _judge(cells: tuple[Cell, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     worse: list[str] = []
     requests, success, recovery, p99 = cells
     if requests.plain is not None and requests.resilient is not None:
-        _ratio(requests.plain, requests.resilient, "requests", "fewer", "more", better, worse)
+        # With lower bounds only a conclusive difference is said: an exact
+        # count above another's lower bound says nothing.
+        fewer_is_sure = not requests.resilient_at_least
+        more_is_sure = not requests.plain_at_least
+        judged_better: list[str] = []
+        judged_worse: list[str] = []
+        _ratio(requests.plain, requests.resilient, "requests", "fewer", "more", judged_better, judged_worse)
+        better += judged_better if fewer_is_sure else []
+        worse += judged_worse if more_is_sure else []
     if success.plain is not None and success.resilient is not None:
         points = (success.resilient - success.plain) * 100
         if abs(points) / 100 > _POINTS_TOLERANCE:

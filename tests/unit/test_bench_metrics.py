@@ -68,6 +68,9 @@ def test_a_quick_run_has_enough_points_to_show_a_fault() -> None:
     assert len(series["t"]) == 60 and series["t"][1] == 0.05
     assert series["requests"] == pytest.approx([100.0] * 60)
     assert len(timeline([], [], elapsed=600.0)["t"]) == 1200  # long runs keep 0.5 s buckets
+    # 80 calls in 2 s: buckets of 0.1 s hold 4 calls on average, not 2.
+    calls = [record(i / 40, True) for i in range(80)]
+    assert timeline(calls, [], elapsed=2.0)["t"][1] == 0.1
 
 
 def test_slow_share_spreads_slow_calls_evenly() -> None:

@@ -140,3 +140,26 @@ def test_a_count_cut_short_by_the_time_cap_is_shown_as_a_lower_bound() -> None:
     )
     (row,) = summary.rows(run)
     assert summary.cell_text(summary.FIGURES[0], row.cells[0]) == "≥2.10→0.05"
+
+
+def test_lower_bounds_are_not_the_best_and_say_only_what_is_sure() -> None:
+    # standard's count is cut short by the cap: legacy's exact one is the best.
+    run = run_of(
+        subject("legacy", amplification=1.4),
+        subject("standard", amplification=0.3, amplification_is_lower_bound=True),
+        subject("resilient", amplification=1.29, amplification_is_lower_bound=True),
+    )
+    (row,) = summary.rows(run)
+    assert row.cells[0].plain_subject == "legacy"
+    # resilient's >= 1.29 may be above legacy's 1.4 or not: no verdict on requests.
+    assert row.better == () and row.worse == ()
+    sure = run_of(
+        subject("legacy", amplification=0.3, amplification_is_lower_bound=True),
+        subject("resilient", amplification=1.29),
+    )
+    (row,) = summary.rows(sure)
+    assert row.worse == () and row.better == ()  # legacy's >= 0.3 may be above 1.29
+    more = run_of(subject("legacy", amplification=1.0), subject("resilient", amplification=2.0,
+                                                                amplification_is_lower_bound=True))
+    (row,) = summary.rows(more)
+    assert row.worse == ("requests 2.0x more",)
