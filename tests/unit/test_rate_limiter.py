@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import subprocess
 import sys
@@ -304,3 +305,45 @@ def test_a_new_process_does_no_limiter_work_until_an_endpoint_throttles() -> Non
     code = "from resilient_cloud._ratelimit import RateLimiterState as S; print(S.engaged)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_young_window_of_twenty_answers_is_measured_on_its_own() -> None:
+    limiter = RateLimiterState(OPTIONS)
+    answers(limiter, 10.0, 100.0, 2.0)  # the last full window: 100/s
+    for i in range(19):  # 19 answers in the young window, 40 a second
+        limiter.record(12.0 + i / 40, throttled=False, accepted=True)
+    limiter.record(12.5, throttled=True, accepted=False)  # the 20th: 20 in 0.5 s
+    assert limiter.snapshot(12.5).rate == pytest.approx(OPTIONS.beta * 40.0)
+
+
+def test_a_first_window_has_no_last_rate_to_lean_on() -> None:
+    limiter = RateLimiterState(rc.RateLimiter(window=10.0, min_rate=0.1))
+    limiter.record(0.0, throttled=False, accepted=True)
+    limiter.record(4.0, throttled=True, accepted=False)  # 2 answers in 4 s, a young window
+    assert limiter.snapshot(4.0).rate == pytest.approx(0.7 * 2 / 4.0)
+
+
+def test_it_steps_aside_for_exactly_five_windows() -> None:
+    limiter = RateLimiterState(OPTIONS)
+    table = Table(every=3)
+    end, _ = paced_calls(limiter, table, 0.0, 100.0, 3.0)
+    assert limiter.pacing is False
+    # When it stepped aside: the last throttle it judged. Throttles within
+    # five windows of it change nothing; the first one after slows it down.
+    stepped_aside = limiter._steps_aside_until - 5 * OPTIONS.window
+    assert stepped_aside <= end
+    limiter.record(stepped_aside + 5 * OPTIONS.window - 0.01, throttled=True, accepted=False)
+    assert limiter.pacing is False
+    limiter.record(stepped_aside + 5 * OPTIONS.window, throttled=True, accepted=False)
+    assert limiter.pacing is True
+
+
+def test_its_snapshot_is_frozen_and_its_repr_says_what_it_does() -> None:
+    limiter = RateLimiterState(OPTIONS)
+    snapshot = limiter.snapshot(0.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        snapshot.pacing = True  # type: ignore[misc]
+    assert repr(limiter) == "<RateLimiterState not pacing>"
+    answers(limiter, 0.0, 100.0, 1.0)
+    limiter.record(1.0, throttled=True, accepted=False)
+    assert repr(limiter) == f"<RateLimiterState pacing at {limiter._rate:.1f}/s>"
