@@ -99,7 +99,8 @@ def _render_summary(run: dict[str, Any], console: Console) -> None:
         elif "storm" in rows[0]:
             for row in rows:
                 after = row["after"]
-                left = after["bulkhead_in_use"] + after["bulkhead_waiting"] + after["tasks"] + after["hedges_open"]
+                # A plain subject has no bulkhead or hedges: None, nothing to leave.
+                left = sum(after[key] or 0 for key in ("bulkhead_in_use", "bulkhead_waiting", "tasks", "hedges_open"))
                 console.print(
                     f"{scenario} ({row['subject']}): {row['cancelled']} of {row['calls_started']} "
                     f"calls cancelled, {left} slots, tasks or hedges left behind",

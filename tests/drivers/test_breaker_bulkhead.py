@@ -223,7 +223,13 @@ def test_deadline_before_bulkhead_wait() -> None:
 
 
 def test_session_health_view(make_client) -> None:
-    session = rc.Session(region_name="us-east-1", policy=rc.Policy(random=random.Random(1)))
+    from resilient_cloud.testing import FakeClock
+
+    # A fake clock: on a loaded machine the real one let the 0.5 s break end
+    # before the health was read (retry_after 0).
+    session = rc.Session(
+        region_name="us-east-1", policy=rc.Policy(random=random.Random(1), clock=FakeClock())
+    )
     client = session.client("dynamodb")
     ScriptedResponses(client, [], then=DDB_500)
     for _ in range(30):

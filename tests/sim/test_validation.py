@@ -1,7 +1,8 @@
 """The simulator against the real harness: the benchmark's scenarios, run
 in the simulator at the benchmark's load, give the figures the fake cloud
 gave (benchmarks/pressure.json, recorded by `python benchmarks/check.py
-pressure`) within 20%, for plain botocore and for resilient_cloud.
+pressure`) within 20% (within 0.02 for figures under 0.1: a handful of
+events), for plain botocore and for resilient_cloud.
 
 A library change that moves these figures fails this test until the
 recording is made again at the new library."""
@@ -26,6 +27,11 @@ PAIRS = {
     "bench-throttle": "throttle",
 }
 TOLERANCE = 0.20
+#: Below 0.1 a figure is a handful of events (the outage's 0.045-0.055
+#: requests per call are 9 to 11 breaker probes for 200 calls, and two bench
+#: runs of the same library differ by that much): there the agreement is
+#: within 0.02 (4 requests in 200 calls) instead.
+ABSOLUTE_FLOOR = 0.02
 
 
 def recorded() -> dict[tuple[str, str], dict]:
@@ -42,7 +48,7 @@ CASES = [
 
 
 def close(simulated: float, measured: float) -> bool:
-    return abs(simulated - measured) <= TOLERANCE * max(abs(measured), 1e-9)
+    return abs(simulated - measured) <= max(TOLERANCE * abs(measured), ABSOLUTE_FLOOR)
 
 
 @pytest.mark.parametrize(("simulated", "subject"), CASES)

@@ -163,3 +163,12 @@ def test_lower_bounds_are_not_the_best_and_say_only_what_is_sure() -> None:
                                                                 amplification_is_lower_bound=True))
     (row,) = summary.rows(more)
     assert row.worse == ("requests 2.0x more",)
+
+
+def test_a_plain_subjects_storm_line_has_nothing_to_leave_behind() -> None:
+    storm = {"scenario": "cancel-storm", "subject": "aiobotocore", "storm": True, "cancelled": 5,
+             "calls_started": 5, "after": {"bulkhead_in_use": None, "bulkhead_waiting": None,
+                                           "tasks": 0, "hedges_open": None}}
+    out = io.StringIO()
+    report.render(run_of(storm), Console(file=out, width=80))
+    assert "cancel-storm (aiobotocore): 5 of 5 calls cancelled, 0 slots" in out.getvalue()
