@@ -58,6 +58,8 @@ def render(run: dict[str, Any], console: Console, *, detail: bool = False) -> No
         console.print("Every subject and figure per scenario: --detail (and --json).")
         return
     for scenario, rows in _by_scenario(run).items():
+        if "skipped" in rows[0]:
+            continue  # said in the summary
         if "ratio" in rows[0]:
             _render_overhead(scenario, rows[0], console)
             continue
@@ -89,7 +91,10 @@ def _render_summary(run: dict[str, Any], console: Console) -> None:
             width=min(console.width, 80), highlight=False,
         )
     for scenario, rows in _by_scenario(run).items():
-        if "ratio" in rows[0]:
+        if "skipped" in rows[0]:
+            console.print(f"{scenario}: skipped, {rows[0]['skipped']}", width=min(console.width, 80),
+                          highlight=False)
+        elif "ratio" in rows[0]:
             row = rows[0]
             console.print(
                 f"{scenario}: {row['ratio']:.3f}x plain's per-call cost (no network; "
@@ -216,6 +221,9 @@ def markdown(run: dict[str, Any]) -> str:
     for scenario, rows in _by_scenario(run).items():
         about = run["scenarios"][scenario]
         lines.append(f"**{scenario}**: {about['description']}.")
+        if "skipped" in rows[0]:
+            lines += [f"Skipped: {rows[0]['skipped']}.", ""]
+            continue
         if "ratio" in rows[0]:
             lines += [_overhead_line(rows[0]), ""]
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import os
 import platform
@@ -122,6 +123,10 @@ def subjects_for(scenario: Scenario, subjects: Sequence[str] | None) -> list[str
     return chosen or list(scenario.subjects or DEFAULT_SUBJECTS)
 
 
+#: Why a scenario did not run where aiobotocore is not installed.
+NEEDS_AIO = "needs the aio extra: pip install 'resilient-cloud[aio]'"
+
+
 def run(
     scenario_names: Sequence[str],
     subjects: Sequence[str] | None,
@@ -136,8 +141,17 @@ def run(
     scenarios = [SCENARIOS[name].sized(quick, calls, cap) for name in scenario_names]
     results: list[dict[str, Any]] = []
     clouds = Clouds()
+    aio = importlib.util.find_spec("aiobotocore") is not None
     try:
         for scenario in scenarios:
+            chosen = subjects_for(scenario, subjects)
+            if not aio:
+                # Without the aio extra the asyncio subjects cannot run: say so, run the rest.
+                chosen = [subject for subject in chosen if subject not in ASYNC_SUBJECTS]
+                if scenario.measurement == "overhead-aio" or not chosen:
+                    progress(f"{scenario.name}: skipped (needs the aio extra)")
+                    results.append({"scenario": scenario.name, "skipped": NEEDS_AIO})
+                    continue
             if scenario.offline:
                 progress(f"{scenario.name}: measuring per-call cost")
                 measure = {
@@ -146,7 +160,7 @@ def run(
                 }.get(scenario.measurement or "", overhead.measure)
                 results.append({"scenario": scenario.name, **measure(scenario.load.calls)})
                 continue
-            for subject in subjects_for(scenario, subjects):
+            for subject in chosen:
                 progress(f"{scenario.name}: {subject}")
                 cloud = clouds.for_scenario(scenario)
                 results.append(

@@ -172,3 +172,19 @@ def test_a_plain_subjects_storm_line_has_nothing_to_leave_behind() -> None:
     out = io.StringIO()
     report.render(run_of(storm), Console(file=out, width=80))
     assert "cancel-storm (aiobotocore): 5 of 5 calls cancelled, 0 slots" in out.getvalue()
+
+
+def test_without_the_aio_extra_the_asyncio_scenarios_are_skipped_and_said(monkeypatch) -> None:
+    import importlib.util
+
+    from resilient_cloud.bench import runner
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "aiobotocore" else real(name, *a))
+    run = runner.run(["overhead-aio", "cancel-storm"], None, seed=1, quick=True)
+    assert [r["skipped"] for r in run["results"]] == [runner.NEEDS_AIO] * 2
+    out = io.StringIO()
+    report.render(run, Console(file=out, width=80), detail=True)
+    assert "overhead-aio: skipped, needs the aio extra" in out.getvalue()
+    assert "Skipped: needs the aio extra" in report.markdown(run)
