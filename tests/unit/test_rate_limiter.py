@@ -324,14 +324,12 @@ def test_a_first_window_has_no_last_rate_to_lean_on() -> None:
 
 
 def test_it_steps_aside_for_exactly_five_windows() -> None:
-    limiter = RateLimiterState(OPTIONS)
-    table = Table(every=3)
-    end, _ = paced_calls(limiter, table, 0.0, 100.0, 3.0)
+    limiter = _two_paced_epochs(20, 15)  # steps aside on the last answer of the second run
+    stepped_aside = 1.0
+    for _ in range(40):
+        stepped_aside += 0.025  # as _two_paced_epochs counts its time
     assert limiter.pacing is False
-    # When it stepped aside: the last throttle it judged. Throttles within
-    # five windows of it change nothing; the first one after slows it down.
-    stepped_aside = limiter._steps_aside_until - 5 * OPTIONS.window
-    assert stepped_aside <= end
+    # Throttles within five windows change nothing; the first one after slows it down.
     limiter.record(stepped_aside + 5 * OPTIONS.window - 0.01, throttled=True, accepted=False)
     assert limiter.pacing is False
     limiter.record(stepped_aside + 5 * OPTIONS.window, throttled=True, accepted=False)
