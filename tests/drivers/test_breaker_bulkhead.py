@@ -254,3 +254,25 @@ def test_breaker_and_bulkhead_can_be_switched_off(make_client) -> None:
             get(client)
     assert len(script) == 50
     assert rc.health() == []  # no shared state was created
+
+
+def test_after_the_break_an_open_breaker_says_it_waits_for_refusals_not_time(make_client, clock) -> None:
+    client = make_client(
+        retry=rc.Retry(max_attempts=1),
+        breaker=rc.CircuitBreaker(consecutive_failures=1, break_duration=1.0, refusals_before_probe=3),
+    )
+    ScriptedResponses(client, [DDB_500], then=DDB_ITEM)
+    with pytest.raises(ClientError):
+        get(client)  # opens the breaker
+    with pytest.raises(rc.CircuitOpenError) as during:
+        get(client)  # refusal 1, during the break
+    assert during.value.retry_after > 0 and "probes again" not in str(during.value)
+    clock.advance(1.0)  # the break is over, but refusals are missing
+    with pytest.raises(rc.CircuitOpenError) as after:
+        get(client)  # refusal 2: one more to go
+    assert after.value.retry_after == 0.0
+    assert str(after.value).endswith("; it probes again once a few more calls are refused")
+    with pytest.raises(rc.CircuitOpenError) as last:
+        get(client)  # refusal 3: the next call is the probe
+    assert last.value.retry_after is None
+    assert get(client)["Item"] == KEY  # the probe succeeds and closes it

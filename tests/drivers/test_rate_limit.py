@@ -94,3 +94,14 @@ def test_until_an_endpoint_throttles_calls_do_no_rate_limiter_work(make_client) 
         get(client)
     assert RateLimiterState.engaged is False
     assert rc.health()[0].rate_limit is None  # not even made
+
+
+def test_every_paced_retry_waits_for_its_own_slot(make_client, clock) -> None:
+    client = make_client(retry=NO_BACKOFF)
+    script = ScriptedResponses(client, [DDB_THROTTLE] * 4, then=DDB_ITEM)
+    assert get(client)["Item"] == KEY
+    assert len(script) == 5
+    # The second throttle sets a rate and the third attempt's slot is free at
+    # once; the fourth and the fifth each wait one interval for their own.
+    paced = [s for s in clock.sleeps if s > 0]
+    assert len(paced) == 2 and paced[1] == pytest.approx(paced[0]) and paced[0] > 0.0
