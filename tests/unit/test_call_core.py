@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resilient_cloud import CircuitBreaker, Failover, Hedge, RetryBudget, Safety
+from resilient_cloud import CircuitBreaker, Failover, Hedge, RateLimiter, RetryBudget, Safety
 from resilient_cloud import hooks as rc_hooks
 from resilient_cloud._breaker import Admission, CircuitBreakerState
 from resilient_cloud._budget import RetryBudgetState
@@ -28,6 +28,7 @@ from resilient_cloud._core.machine import CallCore
 from resilient_cloud._failover import CallRoutes, Route
 from resilient_cloud._hedging import HedgeState
 from resilient_cloud._outcome import AttemptTrace, Exchange
+from resilient_cloud._ratelimit import RateLimiterState
 from resilient_cloud._registry import Endpoint
 from resilient_cloud._routing import RegionRouter
 from resilient_cloud._strategies import wait_full_jitter
@@ -150,6 +151,7 @@ def make_core(
     hedge: HedgeState | None = None,
     rewindable: bool = True,
     retry_unsafe: bool = False,
+    limiter: RateLimiterState | None = None,
 ) -> CallCore:
     from resilient_cloud._botocore.operations import describe
 
@@ -170,6 +172,7 @@ def make_core(
         breaker_of=lambda r: breakers.get(r.index),
         budget_of=lambda r: budget if r.index == 0 else None,
         observed=True,
+        limiter_of=None if limiter is None else (lambda r: limiter),
     )
 
 
@@ -873,3 +876,18 @@ def test_a_region_switch_at_the_start_of_a_call_is_reported_by_it(clock) -> None
     [switched] = [e for e in driver.events if isinstance(e, rc_hooks.RegionSwitched)]
     assert (switched.region, switched.before, switched.after) == ("us-east-1", "us-east-1", "us-west-2")
     assert [send.leg.route.region for send in driver.sent] == ["us-west-2"]
+
+
+def test_a_first_attempt_paced_by_the_rate_limiter_keeps_its_hedge(clock) -> None:
+    limiter = RateLimiterState(RateLimiter())
+    now = clock.monotonic()
+    for i in range(10):  # answers at 10 a second, then a throttle: pacing from here
+        limiter.record(now - 1.0 + i * 0.1, throttled=False, accepted=True)
+    limiter.record(now, throttled=True, accepted=False)
+    assert limiter.reserve(now, now) == 0.0  # another call takes the free slot
+    core = make_core(clock, hedge=HedgeState(Hedge(delay=0.05)), limiter=limiter)
+    wait = core.begin(now)
+    assert isinstance(wait, Sleep) and wait.seconds > 0
+    clock.sleep(wait.seconds)
+    first = core.slept(clock.monotonic())
+    assert isinstance(first, Send) and first.leg.attempt == 1 and first.hedge_after == 0.05
