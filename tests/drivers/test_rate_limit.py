@@ -22,16 +22,19 @@ def get(client):
     return client.get_item(TableName="t", Key=KEY)
 
 
-def test_after_throttles_attempts_wait_for_the_limiters_slots(make_client, clock) -> None:
+@pytest.mark.parametrize("throttles", [3, 4])
+def test_after_throttles_attempts_wait_for_the_limiters_slots(make_client, clock, throttles) -> None:
     client = make_client(retry=NO_BACKOFF)
-    script = ScriptedResponses(client, [DDB_THROTTLE] * 3, then=DDB_ITEM)
+    script = ScriptedResponses(client, [DDB_THROTTLE] * throttles, then=DDB_ITEM)
     assert get(client)["Item"] == KEY
-    assert len(script) == 4
+    assert len(script) == throttles + 1
     # The first throttle starts measuring the send rate; the second sets a
-    # rate (its slot is free at once); the third attempt's slot is one
-    # interval later. The backoff sleeps nothing.
+    # rate (its slot is free at once); every attempt after that waits one
+    # interval for its own slot (a slot taken is not taken again). The
+    # backoff sleeps nothing.
     paced = [s for s in clock.sleeps if s > 0]
-    assert len(paced) == 1 and 0.0 < paced[0] < 0.2
+    assert len(paced) == throttles - 2 and 0.0 < paced[0] < 0.2
+    assert paced == [pytest.approx(paced[0])] * len(paced)
     pacing = rc.health()[0].rate_limit
     assert pacing is not None and pacing.pacing is True and pacing.rate > 0
 
@@ -95,13 +98,3 @@ def test_until_an_endpoint_throttles_calls_do_no_rate_limiter_work(make_client) 
     assert RateLimiterState.engaged is False
     assert rc.health()[0].rate_limit is None  # not even made
 
-
-def test_every_paced_retry_waits_for_its_own_slot(make_client, clock) -> None:
-    client = make_client(retry=NO_BACKOFF)
-    script = ScriptedResponses(client, [DDB_THROTTLE] * 4, then=DDB_ITEM)
-    assert get(client)["Item"] == KEY
-    assert len(script) == 5
-    # The second throttle sets a rate and the third attempt's slot is free at
-    # once; the fourth and the fifth each wait one interval for their own.
-    paced = [s for s in clock.sleeps if s > 0]
-    assert len(paced) == 2 and paced[1] == pytest.approx(paced[0]) and paced[0] > 0.0
