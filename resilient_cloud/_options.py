@@ -278,13 +278,14 @@ class RateLimiter:
 
     Does nothing until an endpoint in the process throttles; the first
     throttle an endpoint sees starts measuring its send rate, and from the
-    next one on every attempt to it takes a slot at an adaptive rate (CUBIC, as botocore's adaptive mode, but never below the
-    rate the service has been accepting over ``window`` seconds, and not
-    lowered when throttles do not fall as the rate falls). A call whose slot
-    would come after its deadline, or more than ``max_wait`` seconds away,
-    is refused at once with :class:`~resilient_cloud.RateLimitedError` when
-    no request was sent yet (otherwise it ends with its last error).
-    Throttled retries cost nothing from the retry budget while a limiter paces them.
+    next one on every attempt to it takes a slot at an adaptive rate (CUBIC,
+    as botocore's adaptive mode, but never below the rate the service has
+    been accepting over ``window`` seconds, and not lowered when throttles
+    do not fall as the rate falls). A call whose slot would come after its
+    deadline, or more than ``max_wait`` seconds away, is refused at once
+    with :class:`~resilient_cloud.RateLimitedError` when no request was sent
+    yet (otherwise it ends with its last error). Throttled retries cost
+    nothing from the retry budget while a limiter paces them.
     """
 
     beta: float = DEFAULT_RATE_BETA

@@ -80,7 +80,7 @@ def _summary_panel(ax: Any, compared: list[summary.SummaryRow], index: int) -> N
     """One headline figure, a pair of bars per scenario; "never" (no
     recovery within the run) is written where its bar would be."""
     figure = summary.FIGURES[index]
-    names = [row.scenario + ("" if row.resilient_subject == "resilient" else " (aio)") for row in compared]
+    names = [row.label for row in compared]
     width = 0.38
     for side, (label, color) in enumerate(_SIDES):
         for position, row in enumerate(compared):

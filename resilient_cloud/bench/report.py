@@ -84,10 +84,11 @@ def _render_summary(run: dict[str, Any], console: Console) -> None:
             console.print(text, style="bold red" if worse else None, highlight=False, soft_wrap=True)
         console.print(
             "plain: the best of botocore's retry modes on each figure (legacy, standard, "
-            "adaptive; aiobotocore for the asyncio rows, marked aio). success: of the calls submitted during the fault, those "
-            "served within 1 s (all calls where a scenario has no fault window). recovery: from "
-            "the fault's end until every later call succeeded. Differences within 10% (0.5 pts, "
-            "0.25 s) count as the same. ≥: a lower bound (calls still running at the time cap).",
+            "adaptive; aiobotocore for the asyncio rows, marked aio). success: of the calls "
+            "submitted during the fault, those served within 1 s (all calls where a scenario has "
+            "no fault window). recovery: from the fault's end until every later call succeeded. "
+            "Differences within 10% (0.5 pts, 0.25 s) count as the same. ≥: a lower bound "
+            "(calls still running at the time cap).",
             width=min(console.width, 80), highlight=False,
         )
     for scenario, rows in _by_scenario(run).items():

@@ -74,6 +74,11 @@ class SummaryRow:
     worse: tuple[str, ...]
 
     @property
+    def label(self) -> str:
+        """The scenario, marked ``aio`` for the asyncio subjects' row."""
+        return self.scenario + ("" if self.resilient_subject == "resilient" else " aio")
+
+    @property
     def verdict(self) -> str:
         parts = []
         if self.worse:
@@ -208,7 +213,7 @@ def lines(run: dict[str, Any]) -> list[tuple[str, bool]]:
     compared = rows(run)
     if not compared:
         return []
-    names = [row.scenario + ("" if row.resilient_subject == "resilient" else " aio") for row in compared]
+    names = [row.label for row in compared]
     widths = [max(len(name) for name in names) + 1, *(_WIDTH for _ in FIGURES)]
     out = [(_join(["scenario", *(f.header for f in FIGURES)], widths), False)]
     for name, row in zip(names, compared):
