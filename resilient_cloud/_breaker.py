@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from resilient_cloud._options import CircuitBreaker
 from resilient_cloud._window import SlidingCounts
 
-_ATTEMPTS, _FAILURES = 0, 1
+# Each answer is counted once, as one or the other: attempts are their sum.
+_SUCCESSES, _FAILURES = 0, 1
 
 
 class BreakerState(enum.Enum):
@@ -123,8 +124,8 @@ class CircuitBreakerState:
                 self._probes_in_flight = max(0, self._probes_in_flight - 1)
             if failed is None:
                 return None
-            self._window.add(now, _ATTEMPTS)
             if not failed:
+                self._window.add(now, _SUCCESSES)
                 self._consecutive = 0
                 if self._state is BreakerState.HALF_OPEN:
                     self._opened_in_a_row = 0
@@ -155,10 +156,10 @@ class CircuitBreakerState:
 
     def snapshot(self, now: float) -> BreakerSnapshot:
         with self._lock:
-            attempts, failures = self._window.totals(now)
+            successes, failures = self._window.totals(now)
             return BreakerSnapshot(
                 state=self._state,
-                attempts_in_window=int(attempts),
+                attempts_in_window=int(successes + failures),
                 failures_in_window=int(failures),
                 consecutive_failures=self._consecutive,
                 retry_after=(
@@ -174,7 +175,8 @@ class CircuitBreakerState:
         options = self.options
         if self._consecutive >= options.consecutive_failures:
             return f"{self._consecutive} failures in a row"
-        attempts, failures = self._window.totals(now)
+        successes, failures = self._window.totals(now)
+        attempts = successes + failures
         if attempts >= options.minimum_attempts and failures / attempts >= options.failure_ratio:
             return f"{failures:.0f} of {attempts:.0f} attempts failed in {options.window:g}s"
         return None

@@ -356,7 +356,7 @@ class CallCore:
         # whose probes are all in flight refuses without being "open" to the
         # router, so a new round may lead back to it: without this, two such
         # regions would bounce the attempt between them for ever.
-        refused: set[int] = set()
+        refused: set[int] | None = None  # made on the first refusal: most attempts have none
         while True:
             breaker = call.breaker
             if breaker is None:
@@ -366,6 +366,8 @@ class CallCore:
             if admission.allowed:
                 return admission
             assert call.route is not None
+            if refused is None:
+                refused = set()
             refused.add(call.route.index)
             if call.routes is not None:
                 move = call.routes.plan_move(call.route.index, new_round=True)
