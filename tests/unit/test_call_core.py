@@ -891,3 +891,27 @@ def test_a_first_attempt_paced_by_the_rate_limiter_keeps_its_hedge(clock) -> Non
     clock.sleep(wait.seconds)
     first = core.slept(clock.monotonic())
     assert isinstance(first, Send) and first.leg.attempt == 1 and first.hedge_after == 0.05
+
+
+class RecordingLimiter(RateLimiterState):
+    """A rate limiter that also keeps what each answer was judged to be."""
+
+    def __init__(self) -> None:
+        super().__init__(RateLimiter())
+        self.answers: list[tuple[bool, bool]] = []
+
+    def record(self, now: float, *, throttled: bool, accepted: bool) -> None:
+        self.answers.append((throttled, accepted))
+        super().record(now, throttled=throttled, accepted=accepted)
+
+
+def test_the_limiter_hears_only_answers_the_service_accepted_as_accepted(clock, monkeypatch) -> None:
+    """Its decrease is floored at the rate the service accepted: a 500 or a
+    throttle counted as accepted would hold the rate up while the service
+    says slower."""
+    monkeypatch.setattr(RateLimiterState, "engaged", True)
+    limiter = RecordingLimiter()
+    done = Driver(make_core(clock, limiter=limiter, max_attempts=4), clock,
+                  [throttle(), server_error(), OK]).run()
+    assert done.error is None
+    assert limiter.answers == [(True, False), (False, False), (False, True)]
