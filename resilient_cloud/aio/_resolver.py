@@ -37,7 +37,8 @@ class DnsResolver(AbstractResolver):
         hooks: receive the DNS events (stale answers served, failed
             refreshes, recoveries), tagged with ``service`` and ``region``.
         clock: where the cache's time comes from.
-        service, region: tag the events (and telemetry's metrics) with them.
+        service: tags the events (and telemetry's metrics) with the service.
+        region: tags them with the region.
         telemetry: report stale answers and failed lookups through
             OpenTelemetry when an SDK is configured (docs/operating.md).
     """
