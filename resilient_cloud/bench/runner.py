@@ -61,8 +61,13 @@ def _aio_versions() -> dict[str, str]:
 #: The library's files, whose changes make a recorded run stale.
 LIBRARY = "resilient_cloud"
 #: The library as the bench measures it: everything under LIBRARY but the
-#: fleet simulator, which no benchmark runs (git pathspecs).
-MEASURED = (LIBRARY, f":(exclude){LIBRARY}/sim")
+#: fleet simulator, which no benchmark runs, and the bench's presentation
+#: (tables, summary, plots) and Locust users, which change no figure (git pathspecs).
+MEASURED = (
+    LIBRARY,
+    f":(exclude){LIBRARY}/sim",
+    *(f":(exclude){LIBRARY}/bench/{name}.py" for name in ("report", "summary", "plot", "locust")),
+)
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -526,3 +526,20 @@ def test_the_simulator_is_not_part_of_the_measured_library(repo: Path) -> None:
     assert runner.commit_stamp(repo)["library_dirty"] is False
     git(repo, "commit", "-q", "-am", "simulator")
     assert check.staleness(run, repo) is None
+
+
+@pytest.mark.parametrize("name", ["report", "summary", "plot"])
+def test_the_bench_presentation_is_not_part_of_the_measured_library(repo: Path, name: str) -> None:
+    # Tables, the summary and plots change no figure; the bench's runner does.
+    (repo / "resilient_cloud" / "bench").mkdir()
+    for module in (name, "runner"):
+        (repo / "resilient_cloud" / "bench" / f"{module}.py").write_text("WIDTH = 80\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "bench")
+    run = recorded(repo)
+    (repo / "resilient_cloud" / "bench" / f"{name}.py").write_text("WIDTH = 100\n")
+    assert runner.commit_stamp(repo)["library_dirty"] is False
+    git(repo, "commit", "-q", "-am", name)
+    assert check.staleness(run, repo) is None
+    commit(repo, "resilient_cloud/bench/runner.py", "WIDTH = 100\n")
+    assert check.staleness(run, repo) is not None
