@@ -71,6 +71,22 @@ def test_a_worse_tail_is_said_plainly() -> None:
     assert row.worse == ("p99 7.7x higher",) and row.verdict.startswith("WORSE: ")
 
 
+def test_one_request_per_call_is_not_more_than_calls_that_failed_before_sending() -> None:
+    # dns-empty: plain calls fail at the lookup and send nothing; ours are served.
+    served = run_of(
+        subject("standard", amplification=0.38, window_success_in_time=0.001, **WINDOW),
+        subject("resilient", amplification=1.0, window_success_in_time=1.0, **WINDOW),
+    )
+    (row,) = summary.rows(served)
+    assert row.worse == () and row.better == ("success +99.9 pts",)
+    more = run_of(
+        subject("standard", amplification=0.38, window_success_in_time=0.001, **WINDOW),
+        subject("resilient", amplification=1.3, window_success_in_time=1.0, **WINDOW),
+    )
+    (row,) = summary.rows(more)
+    assert row.worse == ("requests 1.3x more",)
+
+
 def test_never_recovering_is_worse_than_any_time_and_says_so() -> None:
     plain_never = run_of(
         subject("standard", time_to_recover=None, **WINDOW),
