@@ -79,4 +79,4 @@ def test_a_real_account_is_refused_without_the_explicit_flags(tmp_path) -> None:
     assert completed.returncode != 0
     for words in ("--rc-allow-real-aws", "--rc-account", "--rc-table"):
         assert words in completed.stderr, completed.stderr[-3000:]
-    assert "Ramping to" not in completed.stderr  # no user was started
+    assert "All users spawned" not in completed.stderr  # no user was started
