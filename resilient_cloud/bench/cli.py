@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,24 @@ def add_parser(commands: Any) -> None:
         help="show each resilient subject's health (breakers, budget, bulkhead, routing, DNS) as it runs",
     )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    locust = parser.add_argument_group(
+        "Locust", "load from many users and machines (docs/locust.md); needs the locust extra"
+    )
+    locust.add_argument(
+        "--locust", nargs=argparse.REMAINDER, metavar="LOCUST ARGS",
+        help=(
+            "run SCENARIO (one; default outage-recovery) with Locust instead: every argument "
+            "after --locust goes to locust (e.g. --headless -u 20 -t 60s --csv out PlainStandard "
+            "Resilient; --rc-* options: see --locust --help)"
+        ),
+    )
+    locust.add_argument(
+        "--workers", type=int, default=0, metavar="N",
+        help="with --locust: a master and N worker processes on this machine (default: one process)",
+    )
+    locust.add_argument(
+        "--locustfile", action="store_true", help="print the path of the locustfile (locust -f) and exit",
+    )
     parser.set_defaults(run=run)
 
 
@@ -68,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
         TimeElapsedColumn,
     )
 
+    if args.locustfile or args.locust is not None:
+        return _locust(args)
     console = Console()
     if not console.is_terminal:
         console = Console(width=max(console.width, 120))  # tables in logs and pipes
@@ -119,6 +140,19 @@ def run(args: argparse.Namespace) -> int:
         plot.write_png(result, args.plot)
         console.print(f"timelines drawn in {args.plot}")
     return 0
+
+
+def _locust(args: argparse.Namespace) -> int:
+    from resilient_cloud.bench import locust_launch
+
+    if args.locustfile:
+        print(locust_launch.locustfile())
+        return 0
+    if len(args.scenarios) > 1:
+        print("--locust runs one scenario at a time", file=sys.stderr)
+        return 2
+    scenario = args.scenarios[0] if args.scenarios else "outage-recovery"
+    return locust_launch.run(scenario, args.workers, args.locust, args.seed)
 
 
 def positive_int(text: str) -> int:

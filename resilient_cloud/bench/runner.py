@@ -213,7 +213,7 @@ def _run_subject(
     cloud: FakeCloud, scenario: Scenario, subject: str, seed: int, quick: bool,
     calls: int | None, cap: float | None, on_sample: OnSample | None = None,
 ) -> dict[str, Any]:
-    _fresh_state(cloud, scenario)
+    fresh_state(cloud, scenario)
     spec = {
         "scenario": scenario.name,
         "subject": subject,
@@ -296,7 +296,7 @@ def _in_worker(
     return payload
 
 
-def _fresh_state(cloud: FakeCloud, scenario: Scenario) -> None:
+def fresh_state(cloud: FakeCloud, scenario: Scenario) -> None:
     """Empty moto, no faults, then the data every scenario reads, in every region."""
     cloud.clear_faults()  # TCP faults included
     cloud.reset_state()

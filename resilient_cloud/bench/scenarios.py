@@ -126,6 +126,12 @@ class Scenario:
             steps=steps,
         )
 
+    def with_window(self, window: tuple[float, float]) -> Scenario:
+        """This scenario with its fault window moved to ``window`` (the steps
+        that open and close it move too): for runs of another length, such
+        as a Locust run bounded by ``-t``."""
+        return replace(self, window=window, steps=self._scaled_steps(window))
+
     def _scaled_steps(self, window: tuple[float, float] | None) -> tuple[Step, ...]:
         """Move the steps that open and close the fault window onto ``window``."""
         if window is None or self.window is None:

@@ -36,6 +36,9 @@ class ClientSpec:
     before_send: Callable[..., Any] | None = None
     #: Instrumentation hooks for the resilient subjects' policy.
     hooks: tuple[Callable[[Any], None], ...] = ()
+    #: The fake cloud speaks plain HTTP; a real account (a Locust run
+    #: against staging) needs TLS.
+    use_ssl: bool = False
 
 
 def _config(spec: ClientSpec, retries: dict[str, Any] | None = None) -> Config:
@@ -58,7 +61,7 @@ def plain(mode: str | None) -> Callable[[ClientSpec], Any]:
         session = boto3.session.Session()
         _instrument(session, spec)
         return session.client(
-            spec.service, region_name=spec.region, use_ssl=False, config=_config(spec, retries)
+            spec.service, region_name=spec.region, use_ssl=spec.use_ssl, config=_config(spec, retries)
         )
 
     return make
@@ -114,7 +117,7 @@ def resilient_with(defaults: Mapping[str, Mapping[str, Any] | None]) -> Callable
         return session.client(
             spec.service,
             region_name=spec.region,
-            use_ssl=False,
+            use_ssl=spec.use_ssl,
             config=_config(spec),
             fallback_regions=spec.fallback_regions,
         )
