@@ -9177,7 +9177,6 @@ class SessionResource(Protocol):
         aws_secret_access_key: str | None = ...,
         aws_session_token: str | None = ...,
         config: Config | None = ...,
-        aws_account_id: str | None = ...,
         *,
         policy: Policy | None = ...,
     ) -> CloudFormationServiceResource: ...
@@ -9195,7 +9194,6 @@ class SessionResource(Protocol):
         aws_secret_access_key: str | None = ...,
         aws_session_token: str | None = ...,
         config: Config | None = ...,
-        aws_account_id: str | None = ...,
         *,
         policy: Policy | None = ...,
     ) -> CloudWatchServiceResource: ...
@@ -9213,7 +9211,6 @@ class SessionResource(Protocol):
         aws_secret_access_key: str | None = ...,
         aws_session_token: str | None = ...,
         config: Config | None = ...,
-        aws_account_id: str | None = ...,
         *,
         policy: Policy | None = ...,
     ) -> DynamoDBServiceResource: ...
@@ -9231,7 +9228,6 @@ class SessionResource(Protocol):
         aws_secret_access_key: str | None = ...,
         aws_session_token: str | None = ...,
         config: Config | None = ...,
-        aws_account_id: str | None = ...,
         *,
         policy: Policy | None = ...,
     ) -> EC2ServiceResource: ...
@@ -9249,7 +9245,6 @@ class SessionResource(Protocol):
         aws_secret_access_key: str | None = ...,
         aws_session_token: str | None = ...,
         config: Config | None = ...,
-        aws_account_id: str | None = ...,
         *,
         policy: Policy | None = ...,
     ) -> GlacierServiceResource: ...
@@ -9267,7 +9262,6 @@ class SessionResource(Protocol):
         aws_secret_access_key: str | None = ...,
         aws_session_token: str | None = ...,
         config: Config | None = ...,
-        aws_account_id: str | None = ...,
         *,
         policy: Policy | None = ...,
     ) -> IAMServiceResource: ...
@@ -9285,7 +9279,6 @@ class SessionResource(Protocol):
         aws_secret_access_key: str | None = ...,
         aws_session_token: str | None = ...,
         config: Config | None = ...,
-        aws_account_id: str | None = ...,
         *,
         policy: Policy | None = ...,
     ) -> S3ServiceResource: ...
@@ -9303,7 +9296,6 @@ class SessionResource(Protocol):
         aws_secret_access_key: str | None = ...,
         aws_session_token: str | None = ...,
         config: Config | None = ...,
-        aws_account_id: str | None = ...,
         *,
         policy: Policy | None = ...,
     ) -> SNSServiceResource: ...
@@ -9321,7 +9313,6 @@ class SessionResource(Protocol):
         aws_secret_access_key: str | None = ...,
         aws_session_token: str | None = ...,
         config: Config | None = ...,
-        aws_account_id: str | None = ...,
         *,
         policy: Policy | None = ...,
     ) -> SQSServiceResource: ...
@@ -9339,7 +9330,6 @@ class SessionResource(Protocol):
         aws_secret_access_key: str | None = ...,
         aws_session_token: str | None = ...,
         config: Config | None = ...,
-        aws_account_id: str | None = ...,
         *,
         policy: Policy | None = ...,
     ) -> ServiceResource: ...

@@ -43,7 +43,7 @@ class Session(boto3.session.Session):
         # types-boto3 client class. The methods below implement them.
         # (Not boto3's overloads: ours take policy= and the rest too.)
         client: SessionClient  # type: ignore[assignment]
-        resource: SessionResource
+        resource: SessionResource  # type: ignore[assignment]
 
     def client(  # type: ignore[no-redef, override]  # typed by the declaration above
         self,
@@ -78,7 +78,7 @@ class Session(boto3.session.Session):
             self._runtimes.add(runtime)
         return client
 
-    def resource(  # type: ignore[no-redef]  # typed by the declaration above
+    def resource(  # type: ignore[no-redef, override]  # typed by the declaration above
         self, service_name: str, *args: Any, policy: Policy | None = None, **kwargs: Any
     ) -> ServiceResource:
         """Create a boto3 resource whose client is resilient."""
