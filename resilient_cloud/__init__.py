@@ -12,7 +12,7 @@ without making them worse.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from resilient_cloud import hooks, testing
 from resilient_cloud._clock import SYSTEM_CLOCK, Clock, SystemClock
@@ -78,6 +78,11 @@ for _name in __all__:
     if isinstance(_obj, type) and _obj.__module__.startswith("resilient_cloud._"):
         _obj.__module__ = "resilient_cloud"
 del _name, _obj
+
+if TYPE_CHECKING:  # at run time, __getattr__ imports it on first use
+    from resilient_cloud import aio as aio
+
+    __version__: str
 
 
 def __getattr__(name: str) -> Any:

@@ -99,4 +99,5 @@ class Call:
 def call_of(retry_state: RetryCallState) -> Call:
     """The :class:`Call` a wait strategy is asked about: the call core
     passes it as the first argument of the ``RetryCallState`` it fills."""
-    return retry_state.args[0]
+    call: Call = retry_state.args[0]
+    return call

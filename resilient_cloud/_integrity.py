@@ -61,7 +61,9 @@ def check_response(exchange: Exchange | None, operation_model: Any) -> ChecksumE
     response = (readable(exchange.http_response), exchange.parsed_response)
     for check in checks:
         try:
-            check(attempt_number=1, response=response, caught_exception=None)
+            # botocore-stubs type these as a mapping and an Exception; botocore's
+            # own retry handler passes (http_response, parsed) and None, as here.
+            check(attempt_number=1, response=response, caught_exception=None)  # type: ignore[arg-type]
         except ChecksumError as error:
             return error
     return None

@@ -11,7 +11,7 @@ import importlib.util
 import random as _random
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -590,7 +590,7 @@ def _check_instance(problems: Problems, name: str, value: Any, cls: type) -> Non
         problems.wrong_type(name, f"a {cls.__name__} or None", value)
 
 
-def check_hooks(problems: Problems, hooks: Any) -> tuple[Callable[..., Any], ...]:
+def check_hooks(problems: Problems, hooks: Any) -> tuple[Hook, ...]:
     if hooks is None:
         return ()
     if callable(hooks):
@@ -598,11 +598,11 @@ def check_hooks(problems: Problems, hooks: Any) -> tuple[Callable[..., Any], ...
     if isinstance(hooks, (str, bytes)) or not hasattr(hooks, "__iter__"):
         problems.wrong_type("hooks", "a sequence of callables", hooks)
         return ()
-    hooks = tuple(hooks)
-    for index, hook in enumerate(hooks):
+    checked: tuple[Hook, ...] = tuple(hooks)
+    for index, hook in enumerate(checked):
         if not callable(hook):
             problems.wrong_type(f"hooks[{index}]", "callable", hook)
-    return hooks
+    return checked
 
 
 class SafetyOverrides(Mapping[str, Safety]):

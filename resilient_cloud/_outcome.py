@@ -117,7 +117,7 @@ class Exchange:
 
     http_response: Any = None
     parsed_response: Any = None
-    caught_exception: BaseException | None = None
+    caught_exception: Exception | None = None
 
 
 @dataclass(slots=True)

@@ -53,7 +53,7 @@ class StateKey:
     kind: str
     endpoint: Endpoint
     options: Hashable
-    clock: Hashable = None
+    clock: object = None
     _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

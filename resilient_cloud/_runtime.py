@@ -77,7 +77,10 @@ class ClientRuntime:
         telemetry.know_service(self.service, self._service_model.service_id)
         self.dns_requester = Requester(policy.hooks or (), self.service, self.region, policy.telemetry)
         self._operations: dict[str, Operation] = {}
-        self._safety_overrides = names.overrides_for(self.service, policy.operation_safety or {})
+        # Policy has made every value a Safety.
+        self._safety_overrides: dict[str, Safety] = names.overrides_for(
+            self.service, policy.operation_safety or {}  # type: ignore[arg-type]
+        )
         self._hedge_key = self._key("hedge", policy.hedge)
         # Failover: route 0 is this client; the others are built on first use.
         self.asynchronous = asynchronous
@@ -105,13 +108,13 @@ class ClientRuntime:
             from resilient_cloud._drivers.asyncio import AsyncDriver
 
             self._async_driver = AsyncDriver(
-                clock=policy.clock, hooks=policy.hooks,
+                clock=policy.clock, hooks=policy.hooks,  # type: ignore[arg-type]  # a tuple once built
                 max_hedging=policy.hedge.max_concurrent if policy.hedge else 0,
             )
         else:
             self._driver = SyncDriver(
                 clock=policy.clock,
-                hooks=policy.hooks,
+                hooks=policy.hooks,  # type: ignore[arg-type]  # a tuple once Policy is built
                 hedge_pool=HedgePool(policy.hedge.max_concurrent) if policy.hedge else None,
             )
 
@@ -148,7 +151,7 @@ class ClientRuntime:
         """A new call's core, parameters and telemetry, for a driver to run."""
         policy = self.policy
         now = policy.clock.monotonic()
-        deadline = policy.deadline
+        deadline: float | None = policy.deadline  # type: ignore[assignment]  # seconds once Policy is built
         operation = self._operation(operation_name)
         read_only = operation.safety is Safety.READ_ONLY
         params = CallParams(api_params)
@@ -203,7 +206,8 @@ class ClientRuntime:
         if key is None:
             return None
         return REGISTRY.get(
-            key, lambda: RegionRouter(*key.options, now=self.policy.clock.monotonic())
+            # The router's key holds (regions, failover): see __init__.
+            key, lambda: RegionRouter(*key.options, now=self.policy.clock.monotonic())  # type: ignore[misc]
         )
 
     def _resolve(self, index: int) -> Route | None:

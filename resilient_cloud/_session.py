@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3.session
 
@@ -13,6 +13,12 @@ from resilient_cloud._botocore.fallback import session_factory
 from resilient_cloud._health import EndpointHealth, health
 from resilient_cloud._options import Policy, policy_or_default
 from resilient_cloud._wrap import _install, wrap
+
+if TYPE_CHECKING:
+    from boto3.resources.base import ServiceResource
+    from botocore.client import BaseClient
+
+    from resilient_cloud._client_types import SessionClient, SessionResource
 
 
 class Session(boto3.session.Session):
@@ -31,7 +37,15 @@ class Session(boto3.session.Session):
         # with their clients.
         self._runtimes: weakref.WeakSet[Any] = weakref.WeakSet()
 
-    def client(  # type: ignore[override]
+    if TYPE_CHECKING:
+        # What callers see: one overload per service, generated from botocore's
+        # service list (tools/gen_client_overloads.py), each returning the
+        # types-boto3 client class. The methods below implement them.
+        # (Not boto3's overloads: ours take policy= and the rest too.)
+        client: SessionClient  # type: ignore[assignment]
+        resource: SessionResource  # type: ignore[assignment]
+
+    def client(  # type: ignore[no-redef, override]  # typed by the declaration above
         self,
         service_name: str,
         *args: Any,
@@ -39,7 +53,7 @@ class Session(boto3.session.Session):
         fallback_regions: Iterable[str] | None = (),
         endpoint_urls: Mapping[str, str] | None = None,
         **kwargs: Any,
-    ) -> Any:
+    ) -> BaseClient:
         """Create a client as boto3 does, with resilience installed.
 
         Args:
@@ -52,7 +66,8 @@ class Session(boto3.session.Session):
                 for every fallback region (a custom endpoint cannot be guessed
                 for another region).
         """
-        client = super().client(service_name, *args, **kwargs)
+        # service_name is a str: the stubs overload literal names only.
+        client: BaseClient = super().client(service_name, *args, **kwargs)  # type: ignore[call-overload]
         policy = policy_or_default(policy, self.policy)
         _install(
             client, policy, fallback_regions, endpoint_urls,
@@ -63,11 +78,13 @@ class Session(boto3.session.Session):
             self._runtimes.add(runtime)
         return client
 
-    def resource(  # type: ignore[override]
+    def resource(  # type: ignore[no-redef, override]  # typed by the declaration above
         self, service_name: str, *args: Any, policy: Policy | None = None, **kwargs: Any
-    ) -> Any:
+    ) -> ServiceResource:
         """Create a boto3 resource whose client is resilient."""
-        resource = super().resource(service_name, *args, **kwargs)
+        resource: ServiceResource = super().resource(  # type: ignore[call-overload]  # as in client()
+            service_name, *args, **kwargs
+        )
         if policy is not None:
             wrap(resource.meta.client, policy=policy)
         return resource

@@ -12,9 +12,21 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError
+
+if TYPE_CHECKING:
+    from typing_extensions import NotRequired, TypedDict, Unpack
+
+    class ErrorFields(TypedDict):
+        """The keyword arguments every :class:`ResilienceError` takes."""
+
+        service: str
+        operation: str
+        region: str
+        cause: str
+        last_error: NotRequired[BaseException | None]
 
 __all__ = [
     "BulkheadFullError",
@@ -75,7 +87,7 @@ def annotate(error: BaseException, details: StopDetails) -> None:
 
 def _annotate(error: BaseException, details: StopDetails, notes: list[str]) -> None:
     error.resilience = details  # type: ignore[attr-defined]
-    error.__notes__ = notes  # type: ignore[attr-defined]  # where add_note keeps them
+    error.__notes__ = notes  # type: ignore[attr-defined, unused-ignore]  # where add_note keeps them (typeshed: 3.11+)
     # botocore's errors pickle through __reduce__ methods that keep only
     # their constructor arguments, losing both. pickle and copy look the
     # reducer up on the instance first, so this one error carries its own.
@@ -83,11 +95,12 @@ def _annotate(error: BaseException, details: StopDetails, notes: list[str]) -> N
 
 
 def _reduce_annotated(error: BaseException, protocol: int) -> tuple[Any, ...]:
-    factory, args, *rest = type(error).__reduce_ex__(error, protocol)
+    # A str answer (a global's name) is for module-level objects, never for errors.
+    factory, args, *rest = cast("tuple[Any, ...]", type(error).__reduce_ex__(error, protocol))
     state = rest[0] if rest else None
     if isinstance(state, dict):
         state = {key: value for key, value in state.items() if key != "__reduce_ex__"}
-    notes = list(error.__notes__)  # type: ignore[attr-defined]
+    notes = list(error.__notes__)  # type: ignore[attr-defined, unused-ignore]  # typeshed: 3.11+
     return (_rebuild_annotated, (factory, args, state, error.resilience, notes))  # type: ignore[attr-defined]
 
 
@@ -163,7 +176,7 @@ class CircuitOpenError(ResilienceError):
     """
 
     def __init__(
-        self, *, retry_after: float | None, last_failure: str | None, **fields: str
+        self, *, retry_after: float | None, last_failure: str | None, **fields: Unpack[ErrorFields]
     ) -> None:
         super().__init__(**fields)
         self.retry_after = retry_after
@@ -181,7 +194,7 @@ class BulkheadFullError(ResilienceError):
     """The endpoint already has as many calls in flight as its bulkhead
     allows (``limit``): no request was sent."""
 
-    def __init__(self, *, limit: int, **fields: str) -> None:
+    def __init__(self, *, limit: int, **fields: Unpack[ErrorFields]) -> None:
         super().__init__(**fields)
         self.limit = limit
 
@@ -194,7 +207,7 @@ class RateLimitedError(ResilienceError):
     call before its deadline (or within ``RateLimiter.max_wait``): no request
     was sent. ``retry_after`` is the number of seconds until the next slot."""
 
-    def __init__(self, *, retry_after: float | None, **fields: str) -> None:
+    def __init__(self, *, retry_after: float | None, **fields: Unpack[ErrorFields]) -> None:
         super().__init__(**fields)
         self.retry_after = retry_after
 

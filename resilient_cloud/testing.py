@@ -167,8 +167,11 @@ class ScriptedResponses:
         if asynchronous:
             from aiobotocore.awsrequest import AioAWSResponse
 
-            return AioAWSResponse(url, reply.status, dict(reply.headers), _AsyncRawBody(reply.body))
-        return AWSResponse(url, reply.status, dict(reply.headers), _RawBody(reply.body))
+            # The stubs want HTTPHeaders; both classes wrap any mapping in their own.
+            return AioAWSResponse(
+                url, reply.status, dict(reply.headers), _AsyncRawBody(reply.body)  # type: ignore[arg-type]
+            )
+        return AWSResponse(url, reply.status, dict(reply.headers), _RawBody(reply.body))  # type: ignore[arg-type]
 
     def __len__(self) -> int:
         return len(self.operations)

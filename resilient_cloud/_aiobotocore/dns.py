@@ -52,7 +52,9 @@ def install_dns_cache_async(
                 type(http_session).__name__,
             )
         return False
-    original = http_session.__dict__.setdefault(_ORIGINAL_ARGS, http_session._connector_args)
+    # _connector_args: private, not in the stubs (pinned in tests/drift/aio_pins.py).
+    connector_args: dict[str, Any] = http_session._connector_args  # type: ignore[attr-defined]
+    original: dict[str, Any] = http_session.__dict__.setdefault(_ORIGINAL_ARGS, connector_args)
     if dns is not None and "resolver" in original:
         logger.debug(
             "DNS cache not installed on the %s client for %s: AioConfig(connector_args=) "
@@ -74,7 +76,7 @@ def install_dns_cache_async(
             region=requester.region, telemetry=requester.telemetry,
         )
         args = {**original, "resolver": resolver, "use_dns_cache": False}
-    http_session._connector_args = args
+    http_session._connector_args = args  # type: ignore[attr-defined]
     http_session.__dict__[_INSTALLED] = wanted
     _retire_sessions(http_session)
     return wanted is not None

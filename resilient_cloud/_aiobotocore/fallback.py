@@ -34,7 +34,8 @@ def bind_create_client(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict
     ``AioSession._create_client(service_name, region_name=None, ...)``, which
     ``AioSession.create_client(*args, **kwargs)`` forwards to, takes them.
     Raises TypeError for arguments it would not take."""
-    bound = inspect.signature(AioSession._create_client).bind(None, *args, **kwargs)
+    # _create_client: private, not in the stubs (pinned in tests/drift/aio_pins.py).
+    bound = inspect.signature(AioSession._create_client).bind(None, *args, **kwargs)  # type: ignore[attr-defined]
     arguments = dict(bound.arguments)
     arguments.pop("self", None)
     return arguments
@@ -59,7 +60,7 @@ class _AsyncSameCredentials(SameCredentials):
     """The primary client's credentials object (``AioCredentials`` or
     ``AioRefreshableCredentials``): aiobotocore's resolver awaits ``load()``."""
 
-    async def load(self) -> Any:  # type: ignore[override]
+    async def load(self) -> Any:
         return self._credentials
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from resilient_cloud._aiobotocore.client import close_fallbacks
 from resilient_cloud._aiobotocore.fallback import bind_create_client
@@ -22,7 +22,11 @@ from resilient_cloud._aiobotocore.fallback import bind_create_client
 OnClient = Callable[[Any, Mapping[str, Any]], "Awaitable[None] | None"]
 
 
-class ResilientClientCreatorContext:
+#: The client type ``async with`` gives (types-aiobotocore's, per service).
+ClientT = TypeVar("ClientT")
+
+
+class ResilientClientCreatorContext(Generic[ClientT]):
     """``async with`` it as with aiobotocore's ``ClientCreatorContext``.
 
     Args:
@@ -37,20 +41,20 @@ class ResilientClientCreatorContext:
         self._creator = creator
         self._arguments = arguments
         self._on_client = on_client
-        self._client: Any = None
+        self._client: ClientT | None = None
 
     @classmethod
     def create(
         cls, create_client: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any],
         on_client: OnClient,
-    ) -> ResilientClientCreatorContext:
+    ) -> ResilientClientCreatorContext[Any]:
         """``create_client(*args, **kwargs)`` wrapped; the arguments are
         checked now, as calling aiobotocore's coroutine function would."""
         arguments = bind_create_client(args, kwargs)
         return cls(create_client(*args, **kwargs), arguments, on_client)
 
-    async def __aenter__(self) -> Any:
-        client = await self._creator.__aenter__()
+    async def __aenter__(self) -> ClientT:
+        client: ClientT = await self._creator.__aenter__()
         try:
             result = self._on_client(client, self._arguments)
             if inspect.isawaitable(result):

@@ -127,7 +127,8 @@ def watch_attempts(client: Any) -> bool:
     http_session.__class__ = watched_session_class(type(http_session))
     # Built before we were installed: AIOHTTPSession._sessions is
     # {proxy_url: ClientSession}, None once the client has exited.
-    for aiohttp_session in list((http_session._sessions or {}).values()):
+    # (Private, not in the stubs: pinned in tests/drift/aio_pins.py.)
+    for aiohttp_session in list((http_session._sessions or {}).values()):  # type: ignore[attr-defined]
         aiohttp_session._retry_connection = False
         connector = aiohttp_session.connector
         if connector is not None:

@@ -42,7 +42,8 @@ def check_sync_client(client: Any) -> None:
             "rc.wrap() takes a botocore/boto3 client (or a boto3 resource), "
             f"not {type(client).__name__}"
         )
-    if inspect.iscoroutinefunction(type(client)._make_api_call):
+    # _make_api_call and _endpoint: private, not in the stubs (pinned in tests/drift).
+    if inspect.iscoroutinefunction(type(client)._make_api_call):  # type: ignore[attr-defined]
         raise TypeError(
             "rc.wrap() takes synchronous botocore clients; this is an "
             "aiobotocore client, which the async API (rc.aio) will cover"
@@ -65,7 +66,7 @@ def prepare_unwrapped(client: BaseClient, dns_cache: Any, requester: Any) -> Non
             "DNS cache not installed on the %s client for %s: its HTTP session (%s) is not "
             "botocore's URLLib3Session",
             client.meta.service_model.service_name, client.meta.region_name,
-            type(client._endpoint.http_session).__name__,
+            type(client._endpoint.http_session).__name__,  # type: ignore[attr-defined]
         )
 
 
@@ -81,5 +82,5 @@ def configured_retries(client: BaseClient) -> tuple[str, int | None]:
     ``client.meta.config.retries`` (``ClientArgsCreator._compute_retry_config``),
     normalising every attempt count to ``total_max_attempts``.
     """
-    retries = client.meta.config.retries or {}
+    retries = client.meta.config.retries or {}  # type: ignore[attr-defined]  # set by botocore, not in the stubs
     return retries.get("mode", "legacy"), retries.get("total_max_attempts")

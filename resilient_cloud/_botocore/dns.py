@@ -19,7 +19,7 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.awsrequest import AWSHTTPConnectionPool, AWSHTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
@@ -29,6 +29,9 @@ from urllib3.util.timeout import _DEFAULT_TIMEOUT
 from resilient_cloud._botocore.watch import WatchedConnectionMixin
 from resilient_cloud._dns.cache import DnsAnswerCache, Requester
 from resilient_cloud._dns.record import AddrInfo
+
+if TYPE_CHECKING:
+    from urllib3 import HTTPConnectionPool
 
 # urllib3's own, before anyone patches it: its answer depends on HAS_IPV6 alone.
 _URLLIB3_ALLOWED_GAI_FAMILY = urllib3_connection.allowed_gai_family
@@ -45,12 +48,12 @@ class CachedDnsConnectionMixin:
 
     dns_cache: DnsAnswerCache | None
     dns_requester: Requester
-    cached_addresses: Callable[[], tuple[AddrInfo, ...] | None]
+    cached_addresses: ClassVar[Callable[[Any], tuple[AddrInfo, ...] | None]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "dns_cache" in cls.__dict__ or "dns_requester" in cls.__dict__:
-            cls.cached_addresses = _cached_addresses(cls.dns_cache, cls.dns_requester)  # type: ignore[method-assign]
+            cls.cached_addresses = _cached_addresses(cls.dns_cache, cls.dns_requester)
 
     def _new_conn(self) -> socket.socket:
         addresses = self.cached_addresses()
@@ -108,7 +111,7 @@ def _cached_addresses(
         key = (host, self.port, family)
         answer = fresh_get(key)
         if answer is not None and now() < answer.fresh_until:
-            return answer.addresses  # type: ignore[no-any-return]
+            return answer.addresses
         if host.startswith("["):
             return None
         try:
@@ -150,7 +153,7 @@ def connect_first(
     raise error
 
 
-def cached_dns_pool(pool: type, cache: DnsAnswerCache | None, requester: Requester) -> type:
+def cached_dns_pool(pool: type[HTTPConnectionPool], cache: DnsAnswerCache | None, requester: Requester) -> type:
     connection = type(
         f"CachedDns{pool.ConnectionCls.__name__}",
         (CachedDnsConnectionMixin, WatchedConnectionMixin, pool.ConnectionCls),
@@ -174,7 +177,7 @@ def install_dns_cache(client: Any, cache: DnsAnswerCache | None, requester: Requ
     connections are dropped so the next request connects the new way. False
     if the client's HTTP layer is not botocore's ``URLLib3Session``."""
     http_session = client._endpoint.http_session
-    manager = getattr(http_session, "_manager", None)
+    manager: Any = getattr(http_session, "_manager", None)  # a urllib3 PoolManager
     classes = getattr(manager, "pool_classes_by_scheme", None)
     if not isinstance(classes, dict):
         return False

@@ -36,7 +36,7 @@ def take_over_retries(client: Any) -> None:
 
 
 def record_exchange(
-    response: Any = None, caught_exception: BaseException | None = None, **kwargs: Any
+    response: Any = None, caught_exception: Exception | None = None, **kwargs: Any
 ) -> None:
     """``needs-retry`` handler: note what the attempt got, never ask for a retry.
 

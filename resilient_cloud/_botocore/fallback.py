@@ -94,7 +94,8 @@ def session_factory(
         arguments.pop(name, None)
 
     def make(region: str, endpoint_url: str | None) -> Any:
-        return boto3.session.Session.client(
+        # **arguments: whatever the primary was made with, checked by bind() above.
+        return boto3.session.Session.client(  # type: ignore[call-overload]
             session, service_name, region_name=region, endpoint_url=endpoint_url, **arguments
         )
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tenacity import Future, RetryCallState
 
@@ -64,6 +64,21 @@ BreakerOf = Callable[[Route], "CircuitBreakerState | None"]
 BudgetOf = Callable[[Route], "RetryBudgetState | None"]
 LimiterOf = Callable[[Route], "RateLimiterState | None"]
 Wait = Callable[[RetryCallState], float]
+
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+
+    class Where(TypedDict):
+        """Where a call goes: the fields every error names."""
+
+        service: str
+        operation: str
+        region: str
+
+
+#: What a step decides (a hedge step: a Send or nothing).
+_StepT = TypeVar("_StepT", bound="Action | None")
 
 
 class _Decided(Exception):
@@ -223,6 +238,7 @@ class CallCore:
         """The first attempt has not answered after ``hedge_after``: a hedge
         leg, a client to build first (then ``built``, which answers the same
         way), or None (no hedge: wait for the first)."""
+        # A hedge step ends in a Send, a Build or None, never with a _Decided.
         return self._step(now, self._hedge)  # type: ignore[return-value]
 
     def raced(self, judged: Judged, hedge_won: bool, now: float) -> Action:
@@ -269,7 +285,7 @@ class CallCore:
     # raises NeedRoute before committing anything, and runs again after the
     # driver built it (each region is built at most once per client).
 
-    def _step(self, now: float, step: Callable[[float], Action | None]) -> Any:
+    def _step(self, now: float, step: Callable[[float], _StepT]) -> _StepT | Action:
         try:
             return step(now)
         except NeedRoute as need:
@@ -601,7 +617,7 @@ class CallCore:
         fields.setdefault("region", call.region)
         return event_type(service=call.service, operation=call.operation.name, **fields)
 
-    def _where(self) -> dict[str, str]:
+    def _where(self) -> Where:
         call = self.call
         return {"service": call.service, "operation": call.operation.name, "region": call.region}
 

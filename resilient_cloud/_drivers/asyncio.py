@@ -12,7 +12,7 @@ and leaves no task behind.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from resilient_cloud import hooks as _hooks
@@ -184,7 +184,7 @@ async def _race(primary: asyncio.Future[Judged], hedge: asyncio.Future[Judged]) 
     return (winner or primary).result(), winner is hedge
 
 
-async def _cancel(legs: list[asyncio.Future[Judged]]) -> None:
+async def _cancel(legs: Sequence[asyncio.Future[Judged]]) -> None:
     """Cancel the legs still running and wait until they have handed back
     what they hold; none is left behind, none leaves an unread exception."""
     for leg in legs:

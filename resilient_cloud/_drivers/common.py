@@ -118,6 +118,7 @@ def _start_position(stream: Any) -> int | None:
     try:
         if seekable is not None and not seekable():
             return None
-        return stream.tell()
+        position: int = stream.tell()
+        return position
     except (AttributeError, OSError, ValueError):
         return None

@@ -28,6 +28,10 @@ from resilient_cloud._telemetry.meters import Instruments, instruments, know_ser
 from resilient_cloud._telemetry.providers import tracer_provider
 
 if TYPE_CHECKING:
+    from contextvars import Token
+
+    from opentelemetry.context import Context
+
     from resilient_cloud._call import Call
     from resilient_cloud._core.actions import Judged, Leg
 
@@ -115,7 +119,7 @@ class CallTelemetry:
         return call, otel_context.attach(trace.set_span_in_context(self.span))
 
     @staticmethod
-    def detach(tokens: tuple[Any, object | None] | None) -> None:
+    def detach(tokens: tuple[Any, Token[Context] | None] | None) -> None:
         if tokens is None:
             return
         call, span = tokens
@@ -123,7 +127,7 @@ class CallTelemetry:
             otel_context.detach(span)
         _CURRENT_CALL.reset(call)
 
-    def leg_started(self, leg: Leg) -> tuple[Any, object] | None:
+    def leg_started(self, leg: Leg) -> tuple[Any, Token[Context]] | None:
         """A CLIENT span for one attempt, current until ``leg_ended``."""
         if not self._client_spans:
             return None
@@ -137,7 +141,7 @@ class CallTelemetry:
         return span, otel_context.attach(trace.set_span_in_context(span))
 
     @staticmethod
-    def leg_ended(started: tuple[Any, object] | None, judged: Judged | None) -> None:
+    def leg_ended(started: tuple[Any, Token[Context]] | None, judged: Judged | None) -> None:
         """End the attempt's span with what it got (None: cancelled)."""
         if started is None:
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiobotocore.session import AioSession
 
@@ -15,6 +15,9 @@ from resilient_cloud._botocore.regions import fallback_region_names
 from resilient_cloud._health import EndpointHealth, health
 from resilient_cloud._options import Policy, policy_or_default
 from resilient_cloud.aio._wrap import install
+
+if TYPE_CHECKING:
+    from resilient_cloud.aio._client_types import SessionCreateClient
 
 
 class Session(AioSession):
@@ -38,14 +41,22 @@ class Session(AioSession):
         super().__init__(*args, **kwargs)
         self._runtimes: weakref.WeakSet[Any] = weakref.WeakSet()
 
-    def create_client(  # type: ignore[override]
+    if TYPE_CHECKING:
+        # What callers see: one overload per service, generated from botocore's
+        # service list (tools/gen_client_overloads.py), each giving the
+        # types-aiobotocore client class. The method below implements them.
+        # (Not aiobotocore's overloads: ours take policy= and the rest too,
+        # and give our context manager.)
+        create_client: SessionCreateClient  # type: ignore[assignment]
+
+    def create_client(  # type: ignore[no-redef, override]  # typed by the declaration above
         self,
         *args: Any,
         policy: Policy | None = None,
         fallback_regions: Iterable[str] | None = (),
         endpoint_urls: Mapping[str, str] | None = None,
         **kwargs: Any,
-    ) -> ResilientClientCreatorContext:
+    ) -> ResilientClientCreatorContext[Any]:
         """Create a client as aiobotocore does (``async with``), with
         resilience installed when it is entered.
 

@@ -154,7 +154,15 @@ def _kinds(load: Load) -> Callable[[int], str]:
     return kind
 
 
-def _closed_loop(load, kinds, call, lock, started, deadline) -> int:  # type: ignore[no-untyped-def]
+#: ``call(kind, submitted_at)``: one logical call, made by the loops below.
+SyncCall = Callable[[str, float], None]
+AsyncCall = Callable[[str, float], Awaitable[None]]
+
+
+def _closed_loop(
+    load: Load, kinds: Callable[[int], str], call: SyncCall, lock: threading.Lock,
+    started: float, deadline: float,
+) -> int:
     next_index = 0
 
     def caller() -> None:
@@ -176,7 +184,9 @@ def _closed_loop(load, kinds, call, lock, started, deadline) -> int:  # type: ig
         return next_index
 
 
-def _open_loop(load, kinds, call, started, deadline) -> int:  # type: ignore[no-untyped-def]
+def _open_loop(
+    load: Load, kinds: Callable[[int], str], call: SyncCall, started: float, deadline: float
+) -> int:
     pool = ThreadPoolExecutor(load.threads, thread_name_prefix="bench-call")
     submitted = 0
     futures = []
@@ -253,7 +263,10 @@ async def run_load_async(
     return LoadResult(taken, submitted, load.planned_calls, elapsed)
 
 
-async def _closed_loop_async(load, kinds, call, started, deadline, tasks):  # type: ignore[no-untyped-def]
+async def _closed_loop_async(
+    load: Load, kinds: Callable[[int], str], call: AsyncCall, started: float, deadline: float,
+    tasks: list[asyncio.Task[None]],
+) -> int:
     next_index = 0
 
     async def caller() -> None:
@@ -268,7 +281,10 @@ async def _closed_loop_async(load, kinds, call, started, deadline, tasks):  # ty
     return next_index
 
 
-async def _open_loop_async(load, kinds, call, started, deadline, tasks):  # type: ignore[no-untyped-def]
+async def _open_loop_async(
+    load: Load, kinds: Callable[[int], str], call: AsyncCall, started: float, deadline: float,
+    tasks: list[asyncio.Task[None]],
+) -> int:
     queue: asyncio.Queue[tuple[str, float] | None] = asyncio.Queue()
 
     async def caller() -> None:

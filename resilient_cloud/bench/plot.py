@@ -144,6 +144,7 @@ def _telemetry_panel(ax: Any, scenario: str, results: list[dict[str, Any]], wind
 
 def _primary(sample: dict[str, Any]) -> dict[str, Any]:
     """The sample's first DynamoDB endpoint (the primary region's, in order)."""
+    endpoint: dict[str, Any]
     for endpoint in sample["endpoints"]:
         if endpoint["endpoint"].startswith("dynamodb."):
             return endpoint

@@ -293,7 +293,7 @@ def _in_worker(
             process.join()
     if status != "ok":
         raise RuntimeError(f"benchmark worker for {spec['scenario']}/{spec['subject']} failed:\n{payload}")
-    return payload
+    return payload  # type: ignore[no-any-return]  # an "ok" worker sends its result dict
 
 
 def fresh_state(cloud: FakeCloud, scenario: Scenario) -> None:

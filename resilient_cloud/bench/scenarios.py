@@ -101,7 +101,7 @@ class Scenario:
     #: Policy fields the resilient subjects set for this scenario, as a
     #: user would (e.g. a bulkhead sized for their thread pool); None
     #: switches a field off. The description says so.
-    resilient_policy: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
+    resilient_policy: Mapping[str, Any] = field(default_factory=dict)  # a field name: its value
     #: In-process measurements made once after the subjects ran (``"dns-hit-cost"``).
     probes: tuple[str, ...] = ()
     #: The subjects this scenario runs when none are named (None: the
@@ -276,8 +276,9 @@ SCENARIOS: dict[str, Scenario] = {
                 cap=55.0,
                 quick_cap=2.2,
                 regions=(PRIMARY, FALLBACK),
-                connection=connection,
-                steps=_fault_window(8.0, 38.0, kind, on, off),
+                # (connection and kind: literals of the table below, inferred as str.)
+                connection=connection,  # type: ignore[arg-type]
+                steps=_fault_window(8.0, 38.0, kind, on, off),  # type: ignore[arg-type]
                 window=(8.0, 38.0),
                 quick_window=(0.5, 1.4),
                 timeouts=(1.0, 2.0),

@@ -64,7 +64,7 @@ def _bulkhead(region: str) -> Any:
 
 def _awaiting(task: asyncio.Future[Any]) -> str:
     """Where a task is suspended: its chain of awaits, innermost last."""
-    where = []
+    where: list[str] = []
     awaited: Any = task.get_coro() if isinstance(task, asyncio.Task) else None
     while awaited is not None and len(where) < 30:
         frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)

@@ -9,12 +9,15 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
 import resilient_cloud as rc
+
+if TYPE_CHECKING:
+    from resilient_cloud.hooks import Hook
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class ClientSpec:
     #: also sees the requests of clients made later (fallback regions).
     before_send: Callable[..., Any] | None = None
     #: Instrumentation hooks for the resilient subjects' policy.
-    hooks: tuple[Callable[[Any], None], ...] = ()
+    hooks: tuple[Hook, ...] = ()
     #: The fake cloud speaks plain HTTP; a real account (a Locust run
     #: against staging) needs TLS.
     use_ssl: bool = False
@@ -43,7 +46,7 @@ class ClientSpec:
 
 def _config(spec: ClientSpec, retries: dict[str, Any] | None = None) -> Config:
     return Config(
-        retries=retries,
+        retries=retries,  # type: ignore[arg-type]  # a plain dict, which botocore checks itself
         max_pool_connections=max(10, spec.pool_size),
         connect_timeout=spec.connect_timeout,
         read_timeout=spec.read_timeout,
@@ -60,7 +63,8 @@ def plain(mode: str | None) -> Callable[[ClientSpec], Any]:
         retries = {"mode": mode} if mode else None
         session = boto3.session.Session()
         _instrument(session, spec)
-        return session.client(
+        # The service name is data here: the stubs only overload literal names.
+        return session.client(  # type: ignore[call-overload]
             spec.service, region_name=spec.region, use_ssl=spec.use_ssl, config=_config(spec, retries)
         )
 
@@ -130,7 +134,7 @@ resilient = resilient_with({})
 
 def operation(client: Any, subject: str, name: str) -> Callable[..., Any]:
     """The client's method ``name``, wrapped the way the subject calls it."""
-    method = getattr(client, name)
+    method: Callable[..., Any] = getattr(client, name)
     if subject != "tenacity-naive":
         return method
     import tenacity
@@ -194,7 +198,7 @@ async def plain_aio(spec: ClientSpec, stack: AsyncExitStack) -> Any:
     session = get_session()
     _instrument_aio(session, spec)
     return await stack.enter_async_context(
-        session.create_client(
+        session.create_client(  # type: ignore[call-overload]  # the service name is data
             spec.service, region_name=spec.region, use_ssl=False, config=_aio_config(spec)
         )
     )

@@ -106,7 +106,7 @@ def _measure(calls: int) -> dict[str, Any]:
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
-    BotocoreInstrumentor().instrument()
+    BotocoreInstrumentor().instrument()  # type: ignore[no-untyped-call]  # the package is untyped
     with_sdk = _interleaved(
         _client(boto3.session.Session()), _client(rc.Session()), per_round,
         between=exporter.clear,  # bounded memory: the spans are not the point

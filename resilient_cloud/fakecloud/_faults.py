@@ -290,7 +290,7 @@ def service_of(environ: Mapping[str, Any]) -> str:
     if match:
         return str(match.group(1)).lower()
     # Presigned URLs carry the scope in the query string.
-    credential = parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential")
+    credential: list[str] | None = parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential")
     if credential:
         parts = credential[0].split("/")
         if len(parts) == 5:
@@ -510,11 +510,11 @@ class FaultMiddleware:
             "faults": {
                 "GET": lambda _: self.faults.snapshot(),
                 "POST": self._set_faults,
-                "DELETE": lambda _: self.faults.clear() or {},
+                "DELETE": lambda _: self.faults.clear() or {},  # type: ignore[func-returns-value]
             },
             "stats": {
                 "GET": lambda _: self.stats.snapshot(),
-                "DELETE": lambda _: self.stats.reset() or {},
+                "DELETE": lambda _: self.stats.reset() or {},  # type: ignore[func-returns-value]
             },
             "health": {"GET": lambda _: {"ok": True}},
         }

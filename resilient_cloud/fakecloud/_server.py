@@ -26,7 +26,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.moto_server import werkzeug_app as _moto_app
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -46,9 +46,10 @@ create_backend_app = _moto_app.create_backend_app
 # The request handler moto's own servers use: moto 5.2.5 added MotoRequestHandler
 # (it keeps the spelling of underscored headers, e.g. S3 metadata); before it,
 # moto served with werkzeug's own handler. Pinned in tests/drift/test_moto_seams.py.
-MotoRequestHandler: type[WSGIRequestHandler] = getattr(
-    _moto_app, "MotoRequestHandler", WSGIRequestHandler
-)
+if TYPE_CHECKING:  # a base class must be static for the checker
+    MotoRequestHandler = WSGIRequestHandler
+else:
+    MotoRequestHandler = getattr(_moto_app, "MotoRequestHandler", WSGIRequestHandler)
 
 # An idle kept-alive connection is closed after this long (as load balancers
 # do), so handler threads do not pile up behind forgotten client pools.

@@ -120,7 +120,8 @@ def run(
     def run_call(index: int, client: Any, submitted: float) -> Any:
         pool = workers.get(index)
         if pool is None:
-            pool = workers[index] = simpy.Resource(env, capacity=scenario.threads)
+            # Only reached when the scenario bounds its threads (not None).
+            pool = workers[index] = simpy.Resource(env, capacity=scenario.threads)  # type: ignore[arg-type]
         with pool.request() as worker:
             yield worker  # queued for a thread, as an executor queues calls
             ended = env.event()
@@ -161,7 +162,7 @@ def run(
         while env.now < horizon:
             yield env.timeout(scenario.bucket)
             counts = (service.arrived, service.useful, service.wasted)
-            sim.recorder.sample(
+            sim.recorder.sample(  # type: ignore[call-arg]  # the three counts unpacked
                 env.now, *(now - before for now, before in zip(counts, last)),
                 service.queue_length(env.now), service.capacity_at(env.now) * scenario.bucket,
             )

@@ -63,7 +63,7 @@ def figures(run: FleetRun) -> dict[str, Any]:
     }
 
 
-def timeline_per_second(run: FleetRun) -> dict[str, list[float]]:
+def timeline_per_second(run: FleetRun) -> dict[str, list[float | None]]:
     """The run's timeline as rates per second, for plots and JSON."""
     timeline = run.timeline
     per = 1.0 / timeline.bucket

@@ -124,9 +124,9 @@ class PlainClient(_ProcessClient):
         waited = 0.0
         # ClientRateLimiter keeps its switch and bucket private; pinned by
         # tests/sim/test_fleets.py (the adaptive fleet holds callers).
-        if not limiter._enabled:
+        if not limiter._enabled:  # type: ignore[attr-defined]
             return waited
-        token_bucket = limiter._token_bucket
+        token_bucket = limiter._token_bucket  # type: ignore[attr-defined]
         while True:
             try:
                 token_bucket.acquire(block=False)
@@ -186,7 +186,7 @@ class ResilientClient:
     def start(self, sim: Simulation, submitted: float, then: Callable[[], None] | None = None) -> None:
         """Make one call now; ``then`` is called when it ends."""
         now = sim.env.now
-        deadline = self._policy.deadline
+        deadline: float | None = self._policy.deadline  # type: ignore[assignment]  # seconds once built
         call = Call(
             operation=sim.operation, service="dynamodb", region=self._route.region,
             max_attempts=self._max_attempts, throttled_attempts=self._throttled_attempts,
@@ -325,7 +325,7 @@ def _standard_client(sim: Simulation, rng: random.Random, *, limited: bool) -> P
             retry_backoff=backoff,
         ),
         retry_event_adapter=adapter,
-        retry_quota=quota_checker,
+        retry_quota=quota_checker,  # type: ignore[arg-type]  # what botocore itself passes; the stubs differ
     )
     limiter = None
     if limited:
@@ -333,7 +333,8 @@ def _standard_client(sim: Simulation, rng: random.Random, *, limited: bool) -> P
         limiter = adaptive.ClientRateLimiter(
             rate_adjustor=throttling.CubicCalculator(starting_max_rate=0, start_time=clock.current_time()),
             rate_clocker=adaptive.RateClocker(clock),
-            token_bucket=bucket.TokenBucket(max_rate=1, clock=clock),
+            # (clock: a virtual-time stand-in for botocore's Clock, duck-typed.)
+            token_bucket=bucket.TokenBucket(max_rate=1, clock=clock),  # type: ignore[arg-type]
             throttling_detector=standard.ThrottlingErrorDetector(retry_event_adapter=adapter),
             clock=clock,
         )

@@ -48,7 +48,7 @@ class Reply:
         self.error: BaseException | None = None
         self.parsed: dict[str, Any] | None = None
         self.http: HttpResponse | None = None
-        self.caught: BaseException | None = None
+        self.caught: Exception | None = None
         if kind == service.OK:
             self.parsed = self.result = {"Item": {}, "ResponseMetadata": {"HTTPStatusCode": 200}}
             self.http = HttpResponse(200, {})
@@ -84,7 +84,8 @@ class Reply:
         assert error is not None
         if isinstance(error, ClientError):
             return ClientError(self.parsed, OPERATION)  # type: ignore[arg-type]
-        return type(error)(endpoint_url=URL)
+        # botocore's errors take their message fields as keywords.
+        return type(error)(endpoint_url=URL)  # type: ignore[call-arg]
 
     def _trace(self) -> AttemptTrace:
         if self.kind == service.DNS_FAILED:
