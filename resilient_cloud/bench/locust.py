@@ -156,7 +156,8 @@ def _test_start(environment: Any, **_: Any) -> None:
     if not isinstance(runner, WorkerRunner):
         options.rc_started_at = time.time()  # before the spawn messages carry it to workers
         FIGURES.clear()
-        if RUN.owned is not None:
+        if RUN.owned is not None:  # we started the fake cloud, so _init chose a target
+            assert RUN.target is not None
             _in_background(targets.server_steps(RUN.target.scenario), RUN.owned, options)
         threading.Thread(target=_guard, args=(environment,), daemon=True).start()
     if not isinstance(runner, MasterRunner):

@@ -18,10 +18,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from resilient_cloud.bench.scenarios import PRIMARY, SCENARIOS, TABLE, Scenario, Step
 from resilient_cloud.bench.subjects import ClientSpec
+
+if TYPE_CHECKING:
+    from resilient_cloud.hooks import Hook
 
 #: The Locust user class of each subject, and the request type its calls
 #: are reported under.
@@ -129,7 +132,7 @@ class Target:
         return cls(scenario, real=True, region=options.rc_region, table=options.rc_table,
                    key=json.loads(options.rc_key))
 
-    def spec(self, options: Any, hooks: tuple[Callable[[Any], None], ...],
+    def spec(self, options: Any, hooks: tuple[Hook, ...],
              before_send: Callable[..., Any]) -> ClientSpec:
         """The client every subject gets: the scenario's timeouts and
         resilient policy fields; fallback regions on the fake cloud only
