@@ -31,8 +31,14 @@ def commands(
     """The master's (or the local run's) command line, and each worker's."""
     base = [sys.executable, "-m", "locust", "-f", locustfile()]
     args = list(locust_args)
-    # In a fault scenario failed calls are the measurement, not a failed run.
-    defaults = [] if "--exit-code-on-error" in args else ["--exit-code-on-error", "0"]
+    defaults = []
+    if "--exit-code-on-error" not in args:
+        # In a fault scenario failed calls are the measurement, not a failed run.
+        defaults += ["--exit-code-on-error", "0"]
+    if "--web-host" not in args:
+        # Locust's UI listens on every interface by default; a load generator's
+        # controls should not be on the network unless asked for.
+        defaults += ["--web-host", "127.0.0.1"]
     main = [*base, "--rc-scenario", scenario, "--rc-seed", str(seed), *defaults, *args]
     if not workers:
         return main, []

@@ -121,3 +121,16 @@ def test_no_source_imports_the_locustfile() -> None:
         if importing.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_the_launcher_keeps_the_web_ui_on_loopback_unless_told_and_workers_on_their_master() -> None:
+    from resilient_cloud.bench import locust_launch  # imports no Locust
+
+    main, workers = locust_launch.commands("outage", 2, ["--headless"], 1, 5557)
+    assert main[main.index("--web-host") + 1] == "127.0.0.1"
+    assert main[main.index("--exit-code-on-error") + 1] == "0"
+    assert main[main.index("--master-bind-host") + 1] == "127.0.0.1"
+    assert len(workers) == 2 and all(w[w.index("--master-port") + 1] == "5557" for w in workers)
+    told, _ = locust_launch.commands("outage", 0, ["--web-host", "0.0.0.0", "--exit-code-on-error", "1"], 1, 5557)
+    assert told.count("--web-host") == 1 and told[told.index("--web-host") + 1] == "0.0.0.0"
+    assert told[told.index("--exit-code-on-error") + 1] == "1"
