@@ -127,8 +127,7 @@ def render_sync(names: dict[str, str], resources: Iterable[str]) -> str:
         "",
     ]
     local = _local_names(names)
-    for service, name in names.items():
-        lines.append(_import(_module("types_boto3", service), name, local[service]))
+    lines += _client_imports("types_boto3", names, local)
     for service in resources:
         lines.append(
             f"from {_module('types_boto3', service)}.service_resource import {_resource(names[service])}"
@@ -166,8 +165,7 @@ def render_aio(names: dict[str, str]) -> str:
         "",
     ]
     local = _local_names(names)
-    for service, name in names.items():
-        lines.append(_import(_module("types_aiobotocore", service), name, local[service]))
+    lines += _client_imports("types_aiobotocore", names, local)
     lines += [
         "",
         "",
@@ -181,6 +179,11 @@ def render_aio(names: dict[str, str]) -> str:
         ),
     ]
     return "\n".join(lines)
+
+
+def _client_imports(package: str, names: dict[str, str], local: dict[str, str]) -> list[str]:
+    """One import per service of its client class from ``package``'s stubs."""
+    return [_import(_module(package, service), name, local[service]) for service, name in names.items()]
 
 
 def _local_names(names: dict[str, str]) -> dict[str, str]:
